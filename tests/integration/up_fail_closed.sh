@@ -1,0 +1,69 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Fail closed: a failure injected at every step of `up` leaves nothing behind; a dead monitor
+# leaves enforcement in place; a second `up` of the same cage is refused; `down` is idempotent.
+. "$(dirname "$0")/../lib.sh"
+HOSTNS=cagetest-up-$$
+CAGE=failclosed
+CFG=$BUILD/failclosed.yaml
+H() { nsenter --net=/run/netns/$HOSTNS "$@"; }
+
+cleanup() {
+	H "$CAGECTL" -q down "$CAGE" >/dev/null 2>&1
+	ip netns delete "$HOSTNS" 2>/dev/null
+}
+trap cleanup EXIT
+ip netns add "$HOSTNS" && ip -n "$HOSTNS" link set lo up
+printf 'name: %s\ndomains:\n  allow: [api.allowed.test]\n' "$CAGE" > "$CFG"
+
+# Everything a cage can own, one word per object that exists.
+leftovers() {
+	local cg
+	cg=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+	[ -e "/run/netns/cage-$CAGE" ] && echo netns
+	[ -e "$cg/cagectl/$CAGE" ] && echo cgroup
+	[ -e "/sys/fs/bpf/cagectl/$CAGE" ] && echo pins
+	H nft list tables 2>/dev/null | grep -q "cagectl_$CAGE" && echo nft
+	H ip -br link | grep -q '^cg' && echo veth
+	[ -e "$CAGECTL_RUN_DIR/$CAGE" ] && echo run-dir
+	grep -rqs "^$CAGE\$" "$CAGECTL_STATE_DIR/addrs" && echo address
+	pgrep -f "cagectl.*up $CFG" >/dev/null && echo monitor
+}
+
+for step in run-dir addresses cgroup limits netns veth ip routes sysctl nft-host nft-cage bpffs bpf verify state monitor; do
+	out=$(CAGECTL_FAIL_AT=$step H "$CAGECTL" up "$CFG" 2>&1)
+	rc=$?
+	left=$(leftovers | tr '\n' ' ')
+	if [ "$rc" -ne 0 ] && [ -z "$left" ]; then
+		ok "failure injected at '$step': up exits $rc and leaves nothing behind"
+	else
+		not_ok "failure injected at '$step': rc=$rc, left behind: '$left' ($out)"
+	fi
+	[ "$step" = monitor ] || like "the error names step '$step'" "$out" "step $step"
+done
+
+check "up succeeds after all that" H "$CAGECTL" -q up "$CFG"
+out=$(H "$CAGECTL" up "$CFG" 2>&1)
+like "a second up of the same cage is refused" "$out" "already exists"
+check "the first cage is intact after the refused second up" H "$CAGECTL" status "$CAGE"
+
+mon=$(cat "$CAGECTL_RUN_DIR/$CAGE/monitor.pid")
+kill -9 "$mon"
+sleep 0.2
+out=$(H "$CAGECTL" exec "$CAGE" -- python3 -c '
+import socket
+s = socket.socket()
+try:
+    s.connect(("198.51.100.20", 4444)); print("connected")
+except OSError as e:
+    print(e.errno)' 2>&1)
+is "with the monitor killed, a denied connect still gets EPERM" "$out" "1"
+like "status reports enforcement without a monitor" "$(H "$CAGECTL" status "$CAGE")" "enforcing-unmonitored"
+check "with the monitor killed, every layer still verifies" H "$CAGECTL" status "$CAGE"
+
+check "down removes the cage" H "$CAGECTL" -q down "$CAGE"
+is "nothing of the cage is left" "$(leftovers | tr '\n' ' ')" ""
+check "down again is a no-op that succeeds" H "$CAGECTL" -q down "$CAGE"
+out=$(H "$CAGECTL" exec "$CAGE" -- true 2>&1)
+like "exec on a cage that is not up names it" "$out" "no cage named $CAGE"
+done_testing

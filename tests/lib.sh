@@ -1,0 +1,27 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# TAP helpers for shell tests: ok/not_ok/is/like, a plan-free counter, and cleanup traps.
+TAP_N=0
+TAP_FAILED=0
+ok()     { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $*"; }
+not_ok() { TAP_N=$((TAP_N + 1)); TAP_FAILED=$((TAP_FAILED + 1)); echo "not ok $TAP_N - $*"; }
+# check DESC CMD... : ok if CMD succeeds
+check()  { local d=$1; shift; if "$@" >/dev/null 2>&1; then ok "$d"; else not_ok "$d"; fi; }
+# refute DESC CMD... : ok if CMD fails
+refute() { local d=$1; shift; if "$@" >/dev/null 2>&1; then not_ok "$d"; else ok "$d"; fi; }
+# is DESC GOT WANT
+is()     { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (got '$2', want '$3')"; fi; }
+# like DESC GOT REGEX
+like()   { if [[ "$2" =~ $3 ]]; then ok "$1"; else not_ok "$1 ('$2' does not match /$3/)"; fi; }
+diag()   { echo "# $*"; }
+done_testing() { [ "$TAP_FAILED" -eq 0 ]; }
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BUILD:-build}
+case "$BUILD" in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
+CAGECTL=$BUILD/cagectl
+
+# Tests never touch the real state roots; the BPF pins keep their real place (bpffs).
+export CAGECTL_RUN_DIR=${CAGECTL_RUN_DIR:-/run/cagectl-test}
+export CAGECTL_STATE_DIR=${CAGECTL_STATE_DIR:-$BUILD/test-root/state}
+export CAGECTL_LOG_DIR=${CAGECTL_LOG_DIR:-$BUILD/test-root/log}
+audit_file() { echo "$CAGECTL_LOG_DIR/$1/audit.jsonl"; }

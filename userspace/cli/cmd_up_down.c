@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "config/config.h"
+#include "enforce/cage.h"
+#include "enforce/monitor.h"
+#include "lib/log.h"
+
+static void print_warning(const struct cage_config_diag *d, void *arg)
+{
+	char buf[1024];
+
+	(void)arg;
+	cage_config_diag_format(d, buf, sizeof(buf));
+	p_warn("%s", buf);
+}
+
+int cli_load_config(const char *path, struct cage_config_file **out)
+{
+	struct cage_config_diag diag;
+	char buf[1024];
+	int err;
+
+	memset(&diag, 0, sizeof(diag));
+	err = cage_config_load(path, out, &diag, print_warning, NULL);
+	if (err) {
+		cage_config_diag_format(&diag, buf, sizeof(buf));
+		p_err("%s", buf);
+	}
+	return err;
+}
+
+static void up_warning(const char *msg, void *arg)
+{
+	(void)arg;
+	p_warn("%s", msg);
+}
+
+/* Keeps a copy of the config next to the cage's CA and secrets. */
+static void keep_config_copy(const char *src, const struct cage_paths *p)
+{
+	char dst[PATH_MAX + 16], buf[8192];
+	int in, out;
+	ssize_t n;
+
+	snprintf(dst, sizeof(dst), "%s/cage.yaml", p->state_dir);
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return;
+	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (out >= 0) {
+		while ((n = read(in, buf, sizeof(buf))) > 0)
+			if (write(out, buf, (size_t)n) != n)
+				break;
+		close(out);
+	}
+	close(in);
+}
+
+/*
+ * Forks the monitor into the background (own session, output to monitor.log) and waits until
+ * it drains the ring buffer. 0 when it is running.
+ */
+static int start_monitor(const struct cage_paths *p, const struct cage_state *st)
+{
+	struct pollfd pfd;
+	char log_path[PATH_MAX + 16], c;
+	int pipefd[2], status, fd;
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		const char *fail_at = getenv("CAGECTL_FAIL_AT");
+
+		close(pipefd[0]);
+		/* Test hook: a monitor that dies before it is ready. */
+		if (fail_at && !strcmp(fail_at, "monitor"))
+			_exit(1);
+		setsid();
+		snprintf(log_path, sizeof(log_path), "%s/monitor.log", p->log_dir);
+		fd = open("/dev/null", O_RDONLY);
+		if (fd >= 0) {
+			dup2(fd, 0);
+			close(fd);
+		}
+		fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0640);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		_exit(monitor_run(p, st, pipefd[1]) ? 1 : 0);
+	}
+	close(pipefd[1]);
+	pfd.fd = pipefd[0];
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, 5000) == 1 && read(pipefd[0], &c, 1) == 1) {
+		close(pipefd[0]);
+		return 0;
+	}
+	close(pipefd[0]);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return -ECHILD;
+}
+
+int do_up(int argc, char **argv)
+{
+	struct cage_config_file *cfg = NULL;
+	const char *file = NULL;
+	struct cage_paths paths;
+	struct cage_state st;
+	bool foreground = false;
+	char msg[1024], down_msg[512];
+	int err;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--foreground") || !strcmp(argv[i], "-f"))
+			foreground = true;
+		else if (!strcmp(argv[i], "-c") && i + 1 < argc)
+			file = argv[++i];
+		else if (argv[i][0] != '-' && !file)
+			file = argv[i];
+		else {
+			p_err("up: unexpected argument '%s'; usage: cagectl up CAGE.YAML [--foreground]", argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	if (!file) {
+		p_err("up: no config; usage: cagectl up CAGE.YAML [--foreground]");
+		return EXIT_USAGE;
+	}
+	if (cli_load_config(file, &cfg))
+		return 1;
+	err = cage_paths_init(&paths, cfg->name);
+	if (err) {
+		p_err("can't find a cgroup v2 mount in /proc/self/mountinfo: %s", strerror(-err));
+		goto out;
+	}
+	err = cage_up(cfg, &paths, &st, msg, sizeof(msg), up_warning, NULL);
+	if (err) {
+		p_err("up %s: %s", cfg->name, msg);
+		goto out;
+	}
+	keep_config_copy(file, &paths);
+	if (foreground) {
+		p_info("cage %s is up; monitoring in the foreground", cfg->name);
+		err = monitor_run(&paths, &st, -1);
+		goto out;
+	}
+	err = start_monitor(&paths, &st);
+	if (err) {
+		p_err("up %s: the monitor did not start (see %s/monitor.log); removing the cage",
+		      cfg->name, paths.log_dir);
+		cage_down(&paths, down_msg, sizeof(down_msg));
+		goto out;
+	}
+	if (json_output)
+		printf("{\"name\":\"%s\",\"state\":\"up\"}\n", cfg->name);
+	else
+		p_info("cage %s is up", cfg->name);
+out:
+	cage_config_free(cfg);
+	return err ? 1 : 0;
+}
+
+int do_down(int argc, char **argv)
+{
+	struct cage_paths paths;
+	char msg[1024];
+	bool existed;
+	int err, rc = 0;
+
+	if (argc < 1) {
+		p_err("down: usage: cagectl down NAME...");
+		return EXIT_USAGE;
+	}
+	for (int i = 0; i < argc; i++) {
+		if (!cage_name_valid(argv[i])) {
+			p_err("down: '%s' is not a cage name", argv[i]);
+			rc = EXIT_USAGE;
+			continue;
+		}
+		err = cage_paths_init(&paths, argv[i]);
+		if (err) {
+			p_err("can't find a cgroup v2 mount: %s", strerror(-err));
+			return 1;
+		}
+		existed = cage_exists(&paths);
+		err = cage_down(&paths, msg, sizeof(msg));
+		if (err) {
+			p_err("down %s: could not remove everything: %s", argv[i], msg);
+			rc = 1;
+		} else if (json_output) {
+			printf("{\"name\":\"%s\",\"state\":\"%s\"}\n", argv[i], existed ? "down" : "absent");
+		} else {
+			p_info("cage %s %s", argv[i], existed ? "is down" : "does not exist; nothing to remove");
+		}
+	}
+	return rc;
+}

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Pid files and stopping processes we started: only by pid, and only after checking the pid still is ours. */
+#ifndef CAGE_ENFORCE_DAEMON_H
+#define CAGE_ENFORCE_DAEMON_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+int pidfile_write(const char *path, pid_t pid);
+pid_t pidfile_read(const char *path);             /* pid or -errno */
+/* Whether pid is alive and its executable's name contains `name` (guards against pid reuse). */
+bool pid_runs(pid_t pid, const char *name);
+/* SIGTERM, wait up to 1 s, then SIGKILL; removes the pid file. -ENOENT if there was none. */
+int daemon_stop_pidfile(const char *path, const char *name);
+/* Stops every <run_dir>/<daemon>.pid except monitor.pid (cage-proxy, cage-dns). */
+void daemon_stop_all(const char *run_dir);
+
+#endif
