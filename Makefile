@@ -22,8 +22,8 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 # The one place that lists the libraries. HOST_ONLY builds (macOS) leave out the Linux ones.
-PKGS_COMMON := yaml-0.1 openssl
-PKGS_LINUX  := libbpf libnftnl libmnl libcap-ng libseccomp
+PKGS_COMMON := yaml-0.1 openssl zlib libzstd libbrotlidec libbrotlienc
+PKGS_LINUX  := libbpf libnftnl libmnl libcap-ng libseccomp libhs
 PKGS        := $(PKGS_COMMON) $(PKGS_LINUX)
 PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS    := $(shell pkg-config --libs $(PKGS)) -lelf -lz

@@ -137,6 +137,7 @@ struct cage_config_file {
 	/* proxy */
 	uint16_t proxy_port;                    /* transparent; default 15001 */
 	uint16_t explicit_port;                 /* default 3128 */
+	char *upstream_ca;                      /* extra PEM trusted for upstream TLS, or NULL */
 };
 
 /*

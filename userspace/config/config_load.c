@@ -148,13 +148,23 @@ static int parse_explicit_port(struct loader *ld, const struct ynode *v, void *c
 	return cfg_port(ld, v, &ld->cfg->explicit_port);
 }
 
+static int parse_upstream_ca(struct loader *ld, const struct ynode *v, void *ctx)
+{
+	int err = cfg_string(ld, v, &ld->cfg->upstream_ca);
+
+	if (!err && ld->cfg->upstream_ca[0] != '/')
+		return cfg_fail(ld, v, "must be an absolute path to a PEM file");
+	return err;
+}
+
 static int parse_proxy(struct loader *ld, const struct ynode *v, void *ctx)
 {
 	static const struct key_spec keys[] = {
 		{ "port", parse_proxy_port, NULL },
 		{ "explicit_port", parse_explicit_port, NULL },
+		{ "upstream_ca", parse_upstream_ca, NULL },
 	};
-	int err = cfg_walk_map(ld, v, keys, 2, NULL);
+	int err = cfg_walk_map(ld, v, keys, 3, NULL);
 
 	if (!err && ld->cfg->proxy_port == ld->cfg->explicit_port)
 		return cfg_fail(ld, v, "port and explicit_port must differ (both %u)", ld->cfg->proxy_port);
@@ -433,6 +443,7 @@ void cage_config_free(struct cage_config_file *cfg)
 	free(cfg->tcp_passthrough.v);
 	free(cfg->udp.v);
 	free(cfg->pool4);
+	free(cfg->upstream_ca);
 	free(cfg->pool6);
 	strv_free(&cfg->dns_upstream);
 	free(cfg->dns_sinkhole4);

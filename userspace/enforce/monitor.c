@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -10,18 +14,12 @@
 
 #include "audit/audit.h"
 #include "audit/kernel_event.h"
+#include "config/config.h"
 #include "enforce/bpf_loader.h"
 #include "enforce/daemon.h"
 #include "enforce/monitor.h"
+#include "enforce/supervise.h"
 #include "lib/log.h"
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_stop(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
 
 static int on_event(void *ctx, void *data, size_t len)
 {
@@ -45,17 +43,67 @@ static void audit_lifecycle(struct audit_log *log, const char *event, const stru
 	audit_commit(log);
 }
 
+static void reap_children(struct supervisor *sv)
+{
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		supervisor_reaped(sv, pid, status);
+}
+
+/* Returns false when the monitor should stop. */
+static bool handle_signal(int sfd, struct supervisor *sv, struct audit_log *log)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			reap_children(sv);
+			break;
+		case SIGHUP:
+			/* A changed config or allowlist: the daemons reload it themselves. */
+			supervisor_signal(sv, SIGHUP);
+			break;
+		case SIGUSR1:
+			audit_lifecycle(log, "daemons.stopping", sv->st);
+			supervisor_set_wanted(sv, false);
+			break;
+		case SIGUSR2:
+			audit_lifecycle(log, "daemons.starting", sv->st);
+			supervisor_set_wanted(sv, true);
+			break;
+		default:
+			return false;
+		}
+	}
+	return true;
+}
+
 int monitor_run(const struct cage_paths *p, const struct cage_state *st, int ready_fd)
 {
-	struct sigaction sa = { .sa_handler = on_stop };
+	struct epoll_event ev, evs[4];
 	struct ring_buffer *rb = NULL;
+	struct supervisor sv;
 	struct audit_log *log;
 	time_t last_flush = time(NULL);
-	int fd, err;
+	sigset_t mask;
+	int fd = -1, sfd = -1, efd = -1, err, n, timeout;
+	bool running = true, sv_ready = false;
+	struct cage_config_file *cfg = NULL;
+	struct cage_config_diag diag;
+	char cfg_path[PATH_MAX + 16];
 
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
 
 	log = audit_open(p->audit_file, p->name, 0);
 	if (!log) {
@@ -67,18 +115,37 @@ int monitor_run(const struct cage_paths *p, const struct cage_state *st, int rea
 	if (fd < 0) {
 		err = fd;
 		p_err("can't open pinned map %s/%s: %s", p->pin_dir, CAGE_PIN_EVENTS, strerror(-fd));
-		goto out_log;
+		goto out;
 	}
 	rb = ring_buffer__new(fd, on_event, log, NULL);
-	if (!rb) {
+	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	efd = epoll_create1(EPOLL_CLOEXEC);
+	if (!rb || sfd < 0 || efd < 0) {
 		err = -errno;
-		p_err("can't read ring buffer %s/%s: %s", p->pin_dir, CAGE_PIN_EVENTS, strerror(errno));
-		goto out_fd;
+		p_err("can't set up the event loop: %s", strerror(errno));
+		goto out;
 	}
+	ev.events = EPOLLIN;
+	ev.data.fd = ring_buffer__epoll_fd(rb);
+	epoll_ctl(efd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	ev.data.fd = sfd;
+	epoll_ctl(efd, EPOLL_CTL_ADD, sfd, &ev);
+
+	err = supervisor_init(&sv, p, st, log);
+	if (err)
+		goto out;
+	sv_ready = true;
+	snprintf(cfg_path, sizeof(cfg_path), "%s/cage.yaml", p->state_dir);
+	memset(&diag, 0, sizeof(diag));
+	if (cage_config_load(cfg_path, &cfg, &diag, NULL, NULL) == 0)
+		sv.upstream_ca = cfg->upstream_ca;
+	/* Daemons first: `up` reports ready only when the cage can be used. */
+	supervisor_tick(&sv);
+
 	err = pidfile_write(p->monitor_pid, getpid());
 	if (err) {
 		p_err("can't write %s: %s", p->monitor_pid, strerror(-err));
-		goto out_rb;
+		goto out;
 	}
 	audit_lifecycle(log, "monitor.started", st);
 	if (ready_fd >= 0) {
@@ -86,12 +153,18 @@ int monitor_run(const struct cage_paths *p, const struct cage_state *st, int rea
 			p_warn("can't signal readiness: %s", strerror(errno));
 		close(ready_fd);
 	}
-	while (!stop_requested) {
-		err = ring_buffer__poll(rb, 200);
-		if (err < 0 && err != -EINTR) {
-			p_err("ring buffer poll: %s", strerror(-err));
-			break;
+	while (running) {
+		timeout = supervisor_next_timeout(&sv);
+		if (timeout < 0 || timeout > 1000)
+			timeout = 1000;
+		n = epoll_wait(efd, evs, 4, timeout);
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.fd == sfd)
+				running = handle_signal(sfd, &sv, log);
+			else
+				ring_buffer__consume(rb);
 		}
+		supervisor_tick(&sv);
 		if (time(NULL) != last_flush) {
 			audit_flush_suppressed(log);
 			last_flush = time(NULL);
@@ -102,11 +175,17 @@ int monitor_run(const struct cage_paths *p, const struct cage_state *st, int rea
 	audit_lifecycle(log, "monitor.stopped", st);
 	unlink(p->monitor_pid);
 	err = 0;
-out_rb:
+out:
+	if (sv_ready)
+		supervisor_shutdown(&sv);
+	if (efd >= 0)
+		close(efd);
+	if (sfd >= 0)
+		close(sfd);
 	ring_buffer__free(rb);
-out_fd:
-	close(fd);
-out_log:
+	if (fd >= 0)
+		close(fd);
 	audit_close(log);
+	cage_config_free(cfg);
 	return err;
 }

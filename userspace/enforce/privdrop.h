@@ -3,7 +3,7 @@
  * How cage-proxy and cage-dns give up root after opening what they need (sockets, map fds, the
  * audit log, the CA key): supplementary groups cleared, uid/gid switched, every capability and
  * the bounding set dropped, NoNewPrivs, not dumpable (no core files with secrets in them), then a
- * seccomp allowlist: any syscall not listed fails with EPERM... or kills, see below.
+ * seccomp allowlist: any syscall not listed fails with EPERM.
  */
 #ifndef CAGE_ENFORCE_PRIVDROP_H
 #define CAGE_ENFORCE_PRIVDROP_H

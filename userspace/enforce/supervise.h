@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The cage's daemons, as the monitor runs them. The monitor owns their listening sockets, so a
+ * restart never closes them: connections that arrive while a daemon is down wait in the accept
+ * queue (or get the kernel's refusal once it is full) and the cage stays closed meanwhile.
+ */
+#ifndef CAGE_ENFORCE_SUPERVISE_H
+#define CAGE_ENFORCE_SUPERVISE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "audit/audit.h"
+#include "enforce/paths.h"
+#include "enforce/state.h"
+
+enum daemon_kind {
+	DAEMON_PROXY,
+	DAEMON_DNS,
+	DAEMON_COUNT,
+};
+
+struct supervised {
+	enum daemon_kind kind;
+	const char *name;          /* cage-proxy, cage-dns */
+	char path[4096];           /* the executable; empty when it is not installed */
+	int fds[6];                /* listening sockets handed to it, -1 where unused */
+	int n_fds;
+	pid_t pid;                 /* 0 when not running */
+	bool wanted;               /* false after `cagectl stop` */
+	unsigned restarts;         /* in a row, for the backoff */
+	uint64_t next_start_ms;    /* monotonic; 0 = now */
+	uint64_t started_ms;
+	uint32_t uid, gid;
+};
+
+struct supervisor {
+	const struct cage_paths *p;
+	const struct cage_state *st;
+	struct audit_log *log;
+	const char *upstream_ca;   /* proxy.upstream_ca of the config, or NULL */
+	struct supervised d[DAEMON_COUNT];
+};
+
+/* Opens the listening sockets, finds the executables, picks the users. 0 or -errno. */
+int supervisor_init(struct supervisor *s, const struct cage_paths *p, const struct cage_state *st,
+		    struct audit_log *log);
+/* Starts every wanted daemon that is due; waits for each to report ready (bounded). */
+void supervisor_tick(struct supervisor *s);
+/* A child exited: schedule its restart with backoff. Returns true if pid was one of ours. */
+bool supervisor_reaped(struct supervisor *s, pid_t pid, int status);
+/* Sends sig to every running daemon. */
+void supervisor_signal(struct supervisor *s, int sig);
+/* `cagectl stop` / `start`: daemons only, enforcement stays. */
+void supervisor_set_wanted(struct supervisor *s, bool wanted);
+/* Stops the daemons and closes the sockets. */
+void supervisor_shutdown(struct supervisor *s);
+/* Milliseconds until the next scheduled start, or -1 if none. */
+int supervisor_next_timeout(const struct supervisor *s);
+
+#endif
