@@ -116,7 +116,7 @@ int do_exec(int argc, char **argv)
 	/* The config copy `up` kept: env, mounts and workdir come from it. */
 	snprintf(cfg_copy, sizeof(cfg_copy), "%s/cage.yaml", paths.state_dir);
 	memset(&diag, 0, sizeof(diag));
-	if (access(cfg_copy, R_OK) == 0 && cage_config_load(cfg_copy, &cfg, &diag, NULL, NULL)) {
+	if (access(cfg_copy, R_OK) == 0 && cage_config_load_copy(cfg_copy, st.config_path, &cfg, &diag, NULL, NULL)) {
 		char buf[1024];
 
 		cage_config_diag_format(&diag, buf, sizeof(buf));

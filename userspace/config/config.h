@@ -157,6 +157,12 @@ typedef void (*cage_config_warn_fn)(const struct cage_config_diag *diag, void *a
 /* Loads and validates. 0 on success; -EINVAL (diag filled) or another -errno. On failure *out is untouched. */
 int cage_config_load(const char *path, struct cage_config_file **out,
 		     struct cage_config_diag *diag, cage_config_warn_fn warn, void *warn_arg);
+/*
+ * Loads the copy of a config that `up` keeps in the cage's state dir, resolving relative mount
+ * sources against the directory of `origin`, the file the user wrote.
+ */
+int cage_config_load_copy(const char *copy, const char *origin, struct cage_config_file **out,
+			  struct cage_config_diag *diag, cage_config_warn_fn warn, void *warn_arg);
 /* Same, from memory (for the fuzzer and tests); `name` labels messages. */
 int cage_config_parse(const char *name, const char *buf, size_t len, struct cage_config_file **out,
 		      struct cage_config_diag *diag, cage_config_warn_fn warn, void *warn_arg);

@@ -348,7 +348,7 @@ static int resolve_mount_sources(struct cage_config_file *cfg, const char *path)
 	return 0;
 }
 
-int cage_config_load(const char *path, struct cage_config_file **out,
+static int load_file(const char *path, const char *origin, struct cage_config_file **out,
 		     struct cage_config_diag *diag, cage_config_warn_fn warn, void *warn_arg)
 {
 	struct cage_config_file *cfg = NULL;
@@ -398,7 +398,7 @@ int cage_config_load(const char *path, struct cage_config_file **out,
 	err = cage_config_parse(path, buf, used, &cfg, diag, warn, warn_arg);
 	if (err)
 		goto out_free_buf;
-	err = resolve_mount_sources(cfg, path);
+	err = resolve_mount_sources(cfg, origin);
 	if (err) {
 		cfg_diag_set(diag, path, 0, 0, "mounts", "cannot resolve a relative source: %s",
 			     strerror(-err));
@@ -411,6 +411,18 @@ out_free_buf:
 out_close:
 	close(fd);
 	return err;
+}
+
+int cage_config_load(const char *path, struct cage_config_file **out,
+		     struct cage_config_diag *diag, cage_config_warn_fn warn, void *warn_arg)
+{
+	return load_file(path, path, out, diag, warn, warn_arg);
+}
+
+int cage_config_load_copy(const char *copy, const char *origin, struct cage_config_file **out,
+			  struct cage_config_diag *diag, cage_config_warn_fn warn, void *warn_arg)
+{
+	return load_file(copy, origin && origin[0] ? origin : copy, out, diag, warn, warn_arg);
 }
 
 static void env_free(struct cage_env_var *v, size_t n)

@@ -137,7 +137,7 @@ int monitor_run(const struct cage_paths *p, const struct cage_state *st, int rea
 	sv_ready = true;
 	snprintf(cfg_path, sizeof(cfg_path), "%s/cage.yaml", p->state_dir);
 	memset(&diag, 0, sizeof(diag));
-	if (cage_config_load(cfg_path, &cfg, &diag, NULL, NULL) == 0)
+	if (cage_config_load_copy(cfg_path, st->config_path, &cfg, &diag, NULL, NULL) == 0)
 		sv.upstream_ca = cfg->upstream_ca;
 	/* Daemons first: `up` reports ready only when the cage can be used. */
 	supervisor_tick(&sv);
