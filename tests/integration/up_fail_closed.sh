@@ -14,6 +14,7 @@ cleanup() {
 }
 trap cleanup EXIT
 ip netns add "$HOSTNS" && ip -n "$HOSTNS" link set lo up
+rm -rf "${CAGECTL_STATE_DIR:?}/$CAGE"
 printf 'name: %s\ndomains:\n  allow: [api.allowed.test]\n' "$CAGE" > "$CFG"
 
 # Everything a cage can own, one word per object that exists.
@@ -30,10 +31,12 @@ leftovers() {
 	pgrep -f "cagectl.*up $CFG" >/dev/null && echo monitor
 }
 
-for step in run-dir addresses cgroup limits netns veth ip routes sysctl nft-host nft-cage bpffs bpf verify state monitor; do
+for step in run-dir addresses cgroup limits netns veth ip routes sysctl nft-host nft-cage bpffs bpf verify ca state monitor; do
 	out=$(CAGECTL_FAIL_AT=$step H "$CAGECTL" up "$CFG" 2>&1)
 	rc=$?
 	left=$(leftovers | tr '\n' ' ')
+	# No up has succeeded yet, so no CA may exist either (a successful up keeps it on purpose).
+	[ -e "$CAGECTL_STATE_DIR/$CAGE/ca/ca.key" ] && left="$left ca"
 	if [ "$rc" -ne 0 ] && [ -z "$left" ]; then
 		ok "failure injected at '$step': up exits $rc and leaves nothing behind"
 	else

@@ -17,6 +17,8 @@
 #include "lib/log.h"
 
 #define ENV_MAX 256
+#define CAGE_BUNDLE_IN_CAGE "/etc/ssl/certs/ca-certificates.crt"
+#define CAGE_CA_IN_CAGE "/etc/cage/ca.crt"
 
 static pid_t child_pid;
 
@@ -63,6 +65,12 @@ static void build_env(struct env_builder *e, const struct cage_state *st,
 	env_add(e, "HTTPS_PROXY=http://%s:%u", gw, st->explicit_port);
 	env_add(e, "http_proxy=http://%s:%u", gw, st->explicit_port);
 	env_add(e, "https_proxy=http://%s:%u", gw, st->explicit_port);
+	/* Every TLS stack the agent may use trusts the system roots plus the cage CA. */
+	env_add(e, "SSL_CERT_FILE=%s", CAGE_BUNDLE_IN_CAGE);
+	env_add(e, "REQUESTS_CA_BUNDLE=%s", CAGE_BUNDLE_IN_CAGE);
+	env_add(e, "CURL_CA_BUNDLE=%s", CAGE_BUNDLE_IN_CAGE);
+	env_add(e, "GIT_SSL_CAINFO=%s", CAGE_BUNDLE_IN_CAGE);
+	env_add(e, "NODE_EXTRA_CA_CERTS=%s", CAGE_CA_IN_CAGE);
 	env_add(e, "NO_PROXY=localhost,127.0.0.1,::1");
 	env_add(e, "no_proxy=localhost,127.0.0.1,::1");
 	for (size_t i = 0; cfg && i < cfg->n_env; i++)
@@ -85,7 +93,8 @@ int do_exec(int argc, char **argv)
 	struct cage_paths paths;
 	struct cage_state st;
 	struct cage_spawn sp;
-	char cfg_copy[PATH_MAX + 16];
+	char cfg_copy[PATH_MAX + 16], ca_crt[PATH_MAX + 16], ca_bundle[PATH_MAX + 16];
+	size_t n_binds = 0;
 	const char *name;
 	const char *hide[8];
 	int cg = -1, ns = -1, err, code = 1;
@@ -135,15 +144,20 @@ int do_exec(int argc, char **argv)
 	hide[1] = paths.run_root;
 	hide[2] = paths.log_root;
 	hide[3] = NULL;
-	if (cfg && cfg->n_mounts) {
-		binds = calloc(cfg->n_mounts, sizeof(*binds));
-		if (!binds)
-			goto out;
-		for (size_t i = 0; i < cfg->n_mounts; i++) {
-			binds[i].src = cfg->mounts[i].source;
-			binds[i].dst = cfg->mounts[i].target;
-			binds[i].ro = cfg->mounts[i].read_only;
-		}
+	/* The cage CA and the bundle that includes it, then the config's mounts. */
+	snprintf(ca_crt, sizeof(ca_crt), "%s/ca/ca.crt", paths.state_dir);
+	snprintf(ca_bundle, sizeof(ca_bundle), "%s/ca/bundle.crt", paths.state_dir);
+	binds = calloc(2 + (cfg ? cfg->n_mounts : 0), sizeof(*binds));
+	if (!binds)
+		goto out;
+	if (access(ca_bundle, R_OK) == 0) {
+		binds[n_binds++] = (struct cage_bind){ ca_crt, CAGE_CA_IN_CAGE, true };
+		binds[n_binds++] = (struct cage_bind){ ca_bundle, CAGE_BUNDLE_IN_CAGE, true };
+	}
+	for (size_t i = 0; cfg && i < cfg->n_mounts; i++) {
+		binds[n_binds].src = cfg->mounts[i].source;
+		binds[n_binds].dst = cfg->mounts[i].target;
+		binds[n_binds++].ro = cfg->mounts[i].read_only;
 	}
 	memset(&sp, 0, sizeof(sp));
 	sp.cgroup_fd = cg;
@@ -156,7 +170,7 @@ int do_exec(int argc, char **argv)
 	sp.resolv_conf = paths.resolv_conf;
 	sp.hide = hide;
 	sp.binds = binds;
-	sp.n_binds = cfg ? cfg->n_mounts : 0;
+	sp.n_binds = n_binds;
 	sp.ready_fd = -1;
 
 	sigaction(SIGINT, &sa, NULL);

@@ -16,17 +16,18 @@
 #include "enforce/link.h"
 #include "enforce/netns.h"
 #include "enforce/nft.h"
+#include "proxy/tls.h"
 
 #define CAGE_IFNAME "eth0"
 
 const char *const cage_up_steps[] = {
 	"run-dir", "addresses", "cgroup", "limits", "netns", "veth", "ip", "routes", "sysctl",
-	"nft-host", "nft-cage", "bpffs", "bpf", "verify", "state", NULL,
+	"nft-host", "nft-cage", "bpffs", "bpf", "verify", "ca", "state", NULL,
 };
 
 /* What this run created, so a failure removes exactly that. */
 struct owned {
-	bool run_dir, addrs, cgroup, cgroup_parent, netns, veth, nft_host, bpf;
+	bool run_dir, addrs, cgroup, cgroup_parent, netns, veth, nft_host, bpf, ca;
 	int cgroup_fd, netns_fd;
 };
 
@@ -127,6 +128,16 @@ static void rollback(struct up_ctx *c)
 		cgroup_destroy(c->p->cgroup_mount, c->p->name, o->cgroup_parent);
 	if (o->addrs)
 		addrpool_release(c->p->state_root, c->p->name);
+	if (o->ca) {
+		char path[PATH_MAX + 32];
+
+		for (const char *const *f = (const char *const[]){ "ca.key", "ca.crt", "bundle.crt", NULL }; *f; f++) {
+			snprintf(path, sizeof(path), "%s/ca/%s", c->p->state_dir, *f);
+			unlink(path);
+		}
+		snprintf(path, sizeof(path), "%s/ca", c->p->state_dir);
+		rmdir(path);
+	}
 	if (o->run_dir) {
 		unlink(c->p->state_file);
 		unlink(c->p->resolv_conf);
@@ -325,6 +336,66 @@ static int step_bpf(struct up_ctx *c)
 	return 0;
 }
 
+/* Appends src to the open fd; -errno. */
+static int append_file(int out, const char *src)
+{
+	char buf[65536];
+	ssize_t n;
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+
+	if (in < 0)
+		return -errno;
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n) {
+			close(in);
+			return -EIO;
+		}
+	close(in);
+	return n < 0 ? -errno : 0;
+}
+
+/*
+ * The cage CA (created on the first `up`, kept across restarts so the agent's trust survives) and
+ * the bundle the workload trusts: the system roots plus the cage CA. Only cage-proxy uses the key.
+ */
+static int step_ca(struct up_ctx *c)
+{
+	char dir[PATH_MAX + 8], key[PATH_MAX + 16], crt[PATH_MAX + 16], bundle[PATH_MAX + 16];
+	char tmp[PATH_MAX + 24];
+	int err = injected("ca"), fd;
+
+	snprintf(dir, sizeof(dir), "%s/ca", c->p->state_dir);
+	snprintf(key, sizeof(key), "%s/ca.key", dir);
+	snprintf(crt, sizeof(crt), "%s/ca.crt", dir);
+	snprintf(bundle, sizeof(bundle), "%s/bundle.crt", dir);
+	if (!err && access(key, F_OK) != 0) {
+		err = proxy_ca_create(dir);
+		if (!err)
+			c->own.ca = true;
+	}
+	if (err)
+		return fail(c, "ca", err, "can't create the cage CA in %s", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", bundle);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return fail(c, "ca", -errno, "can't write %s", tmp);
+	/* A host without system roots still gets a bundle: the cage CA alone. */
+	err = append_file(fd, "/etc/ssl/certs/ca-certificates.crt");
+	if (err == -ENOENT)
+		err = 0;
+	if (!err)
+		err = append_file(fd, crt);
+	if (close(fd) && !err)
+		err = -errno;
+	if (!err && rename(tmp, bundle))
+		err = -errno;
+	if (err) {
+		unlink(tmp);
+		return fail(c, "ca", err, "can't write %s", bundle);
+	}
+	return 0;
+}
+
 static int step_files(struct up_ctx *c)
 {
 	char ns[128];
@@ -429,7 +500,7 @@ int cage_up(const struct cage_config_file *cfg, const struct cage_paths *paths,
 	};
 	int (*const steps[])(struct up_ctx *) = {
 		step_run_dir, step_addresses, step_cgroup, step_network, step_nft, step_bpf,
-		step_verify, step_files,
+		step_verify, step_ca, step_files,
 	};
 	int err = 0;
 

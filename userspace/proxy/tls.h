@@ -91,7 +91,8 @@ void proxy_tls_leaf_stats(struct proxy_tls *t, struct proxy_tls_leaf_stats *out)
 /* The leaf the agent side would present for host (cached or minted); the caller X509_free()s it. */
 int proxy_tls_leaf_cert(struct proxy_tls *t, const char *host, X509 **out);
 
-/* Between tls_ctx.c and tls_leaf.c only. */
+/* Between the tls_*.c files only. */
+int proxy_tls_random_serial(X509 *x);
 struct proxy_leaf_factory;
 int proxy_leaf_factory_new(const struct proxy_ca *ca, size_t cache_max,
 			   struct proxy_leaf_factory **out);

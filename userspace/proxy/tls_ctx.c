@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The two SSL_CTX objects of cage-proxy, built once and shared by every worker thread: the agent
+ * side (a server presenting cage-CA leaves) and the upstream side (a client that verifies the
+ * real server). One agent context serves every host; each SSL gets its host's cached leaf, so the
+ * cache holds certificates, not contexts, and a new connection costs SSL_new plus one reference.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "proxy/tls.h"
+
+struct proxy_tls {
+	struct proxy_leaf_factory *leaves;
+	SSL_CTX *agent_ctx;
+	SSL_CTX *upstream_ctx;
+	X509 *cage_ca;          /* never a trust anchor upstream: that would let the proxy trust itself */
+};
+
+#define HOST_MAX 253
+
+/* Both sides: forward secrecy and AEAD only (Mozilla "intermediate" for TLS 1.2). */
+#define UPSTREAM_CIPHERS_TLS12                                                                     \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                               \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                               \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"                               \
+	"DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305"
+/* Our leaves are ECDSA, so only the ECDSA suites can ever be chosen on the agent side. */
+#define AGENT_CIPHERS_TLS12                                                                        \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305"
+#define TLS_GROUPS "X25519:P-256:P-384"
+
+static const unsigned char alpn_http11[] = "\x08http/1.1";
+
+/*
+ * The proxy parses HTTP/1.1 only: select it when offered, otherwise send no ALPN at all (the client
+ * then falls back to HTTP/1.1 or gives up) rather than pretend to speak h2.
+ */
+static int agent_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+			     const unsigned char *in, unsigned int inlen, void *arg)
+{
+	unsigned int i = 0;
+
+	while (i < inlen) {
+		unsigned int n = in[i];
+
+		if (n == 0 || n > inlen - i - 1)
+			break;
+		if (n == 8 && memcmp(in + i + 1, "http/1.1", 8) == 0) {
+			*out = in + i + 1;
+			*outlen = 8;
+			return SSL_TLSEXT_ERR_OK;
+		}
+		i += 1 + n;
+	}
+	return SSL_TLSEXT_ERR_NOACK;
+}
+
+/* Settings both sides share: TLS 1.2-1.3, no renegotiation or compression, small idle memory. */
+static int ctx_common(SSL_CTX *ctx, const char *ciphers12)
+{
+	if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) ||
+	    !SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION))
+		return -EIO;
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+	/* Release buffers: an idle connection holds no 16 KiB record buffers. Moving buffers: the
+	 * event loop may retry a write from a different buffer address after WANT_WRITE. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	if (!SSL_CTX_set_cipher_list(ctx, ciphers12) || !SSL_CTX_set1_groups_list(ctx, TLS_GROUPS))
+		return -EIO;
+	return 0;
+}
+
+static int agent_ctx_new(SSL_CTX **out)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	int err;
+
+	if (!ctx)
+		return -ENOMEM;
+	err = ctx_common(ctx, AGENT_CIPHERS_TLS12);
+	if (err)
+		goto err_free;
+	SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_PRIORITIZE_CHACHA);
+	SSL_CTX_set_alpn_select_cb(ctx, agent_alpn_select, NULL);
+	/* Resumption through stateless tickets only: a server-side session cache would grow with
+	 * every client, and the proxy must stay small. One ticket per handshake is enough. */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	if (!SSL_CTX_set_num_tickets(ctx, 1)) {
+		err = -EIO;
+		goto err_free;
+	}
+	*out = ctx;
+	return 0;
+
+err_free:
+	SSL_CTX_free(ctx);
+	return err;
+}
+
+/*
+ * Runs for every certificate of the upstream chain. Refuses the cage CA as an anchor even when a
+ * misconfigured store contains it, and leaves the X509 reason ("hostname mismatch") in the error
+ * queue, where the handshake failure alone would only say "certificate verify failed".
+ */
+static int upstream_verify_cb(int ok, X509_STORE_CTX *sctx)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(sctx, SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct proxy_tls *t = ssl ? SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)) : NULL;
+	X509 *cert = X509_STORE_CTX_get_current_cert(sctx);
+
+	if (ok && t && cert && X509_cmp(cert, t->cage_ca) == 0) {
+		X509_STORE_CTX_set_error(sctx, X509_V_ERR_CERT_REJECTED);
+		ok = 0;
+	}
+	if (!ok)
+		ERR_raise_data(ERR_LIB_USER, 1, "%s",
+			       X509_verify_cert_error_string(X509_STORE_CTX_get_error(sctx)));
+	return ok;
+}
+
+/* OpenSSL's hashed-name form: 8 hex digits, a dot, a sequence number ("5ed36f99.0"). */
+static bool is_hash_link(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < 8; i++)
+		if (!isxdigit((unsigned char)name[i]))
+			return false;
+	if (name[8] != '.' || !isdigit((unsigned char)name[9]))
+		return false;
+	for (i = 10; name[i]; i++)
+		if (!isdigit((unsigned char)name[i]))
+			return false;
+	return true;
+}
+
+/*
+ * The system roots through the hashed directory are read on demand, one file per issuer a server
+ * actually chains to; the bundle file parses all ~150 roots up front (about 0.9 MB of RSS). Use
+ * the directory when it is populated and nobody pointed SSL_CERT_FILE somewhere on purpose.
+ */
+static bool system_roots_lazy(void)
+{
+	const char *dir = getenv(X509_get_default_cert_dir_env());
+	bool found = false;
+	struct dirent *de;
+	DIR *d;
+
+	if (getenv(X509_get_default_cert_file_env()))
+		return false;
+	if (!dir || !*dir || strchr(dir, ':'))
+		dir = X509_get_default_cert_dir();
+	d = opendir(dir);
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d)))
+		found = is_hash_link(de->d_name);
+	closedir(d);
+	return found;
+}
+
+static int upstream_ctx_new(struct proxy_tls *t, const char *extra_ca_file, SSL_CTX **out)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	int err;
+
+	if (!ctx)
+		return -ENOMEM;
+	err = ctx_common(ctx, UPSTREAM_CIPHERS_TLS12);
+	if (err)
+		goto err_free;
+	SSL_CTX_set_app_data(ctx, t);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, upstream_verify_cb);
+	err = -EIO;
+	if (!(system_roots_lazy() ? SSL_CTX_set_default_verify_dir(ctx)
+				  : SSL_CTX_set_default_verify_paths(ctx)))
+		goto err_free;
+	if (extra_ca_file && !SSL_CTX_load_verify_locations(ctx, extra_ca_file, NULL)) {
+		err = access(extra_ca_file, R_OK) < 0 ? -errno : -EBADMSG;
+		goto err_free;
+	}
+	/* set_alpn_protos returns 0 on success, unlike the rest of the API. */
+	if (SSL_CTX_set_alpn_protos(ctx, alpn_http11, sizeof(alpn_http11) - 1) != 0)
+		goto err_free;
+	*out = ctx;
+	return 0;
+
+err_free:
+	SSL_CTX_free(ctx);
+	return err;
+}
+
+int proxy_tls_new(struct proxy_ca *ca, const char *extra_upstream_ca_file, size_t leaf_cache_max,
+		  struct proxy_tls **out)
+{
+	struct proxy_tls *t;
+	int err;
+
+	/* Explicitly, while openssl.cnf is still reachable (before chroot/seccomp). */
+	if (!OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, NULL))
+		return -EIO;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->cage_ca = proxy_ca_cert(ca);
+	X509_up_ref(t->cage_ca);
+	err = proxy_leaf_factory_new(ca, leaf_cache_max, &t->leaves);
+	if (!err)
+		err = agent_ctx_new(&t->agent_ctx);
+	if (!err)
+		err = upstream_ctx_new(t, extra_upstream_ca_file, &t->upstream_ctx);
+	if (err)
+		goto err_free;
+	ERR_clear_error();
+	*out = t;
+	return 0;
+
+err_free:
+	proxy_tls_free(t);
+	return err;
+}
+
+void proxy_tls_free(struct proxy_tls *t)
+{
+	if (!t)
+		return;
+	SSL_CTX_free(t->agent_ctx);
+	SSL_CTX_free(t->upstream_ctx);
+	proxy_leaf_factory_free(t->leaves);
+	X509_free(t->cage_ca);
+	free(t);
+}
+
+int proxy_tls_leaf_cert(struct proxy_tls *t, const char *host, X509 **out)
+{
+	return proxy_leaf_get(t->leaves, host, out);
+}
+
+void proxy_tls_leaf_stats(struct proxy_tls *t, struct proxy_tls_leaf_stats *out)
+{
+	proxy_leaf_factory_stats(t->leaves, out);
+}
+
+SSL *proxy_tls_agent_ssl(struct proxy_tls *t, int fd, const char *sni)
+{
+	X509 *leaf;
+	SSL *ssl;
+	int err;
+
+	err = proxy_leaf_get(t->leaves, sni, &leaf);
+	if (err) {
+		ERR_raise_data(ERR_LIB_USER, 1, "no leaf certificate: %s", strerror(-err));
+		return NULL;
+	}
+	ssl = SSL_new(t->agent_ctx);
+	if (!ssl)
+		goto out_free_leaf;
+	if (!SSL_use_cert_and_key(ssl, leaf, proxy_leaf_factory_key(t->leaves), NULL, 1) ||
+	    !SSL_set_fd(ssl, fd)) {
+		SSL_free(ssl);
+		ssl = NULL;
+		goto out_free_leaf;
+	}
+	SSL_set_accept_state(ssl);
+out_free_leaf:
+	X509_free(leaf);
+	return ssl;
+}
+
+/*
+ * host without brackets or trailing dot into buf; *is_ip says whether it is an address literal,
+ * which is verified against the iPAddress SAN and never sent as SNI (RFC 6066 3).
+ */
+static int upstream_host_parse(const char *host, char *buf, size_t len, bool *is_ip)
+{
+	size_t n = strlen(host);
+	unsigned char addr[16];
+
+	if (n && host[n - 1] == '.')
+		n--;
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+		host++;
+		n -= 2;
+	}
+	if (n == 0 || n > HOST_MAX || n >= len)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)host[i] <= 0x20 || (unsigned char)host[i] >= 0x7f)
+			return -EINVAL;
+	memcpy(buf, host, n);
+	buf[n] = '\0';
+	*is_ip = inet_pton(AF_INET, buf, addr) == 1 || inet_pton(AF_INET6, buf, addr) == 1;
+	return 0;
+}
+
+SSL *proxy_tls_upstream_ssl(struct proxy_tls *t, int fd, const char *host)
+{
+	char name[HOST_MAX + 1];
+	X509_VERIFY_PARAM *param;
+	bool is_ip;
+	SSL *ssl;
+
+	if (upstream_host_parse(host, name, sizeof(name), &is_ip) < 0) {
+		ERR_raise_data(ERR_LIB_USER, 1, "invalid upstream host");
+		return NULL;
+	}
+	ssl = SSL_new(t->upstream_ctx);
+	if (!ssl)
+		return NULL;
+	param = SSL_get0_param(ssl);
+	if (is_ip) {
+		if (!X509_VERIFY_PARAM_set1_ip_asc(param, name))
+			goto err_free;
+	} else {
+		X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+		if (!X509_VERIFY_PARAM_set1_host(param, name, 0) ||
+		    !SSL_set_tlsext_host_name(ssl, name))
+			goto err_free;
+	}
+	if (!SSL_set_fd(ssl, fd))
+		goto err_free;
+	SSL_set_connect_state(ssl);
+	return ssl;
+
+err_free:
+	SSL_free(ssl);
+	return NULL;
+}
+
+/* Peer alerts arrive as "sslv3 alert bad certificate" or "tlsv1 alert unknown ca": keep the alert. */
+static const char *strip_alert_prefix(const char *reason)
+{
+	static const char *const prefixes[] = { "sslv3 alert ", "tlsv1 alert ", "tlsv13 alert " };
+
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		size_t n = strlen(prefixes[i]);
+
+		if (strncmp(reason, prefixes[i], n) == 0)
+			return reason + n;
+	}
+	return reason;
+}
+
+/* Audit-safe: lower-case printable ASCII, nothing else. */
+static void copy_compact(char *dst, size_t len, const char *src)
+{
+	size_t i = 0;
+
+	for (; *src && i + 1 < len; src++) {
+		char c = *src;
+
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		else if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+			c = ' ';
+		dst[i++] = c;
+	}
+	dst[i] = '\0';
+}
+
+const char *proxy_tls_last_error(char *buf, size_t len)
+{
+	char reason[96] = "", detail[96] = "";
+	const char *data;
+	unsigned long e;
+	int flags;
+
+	if (!buf || len == 0)
+		return buf;
+	/* The outermost (last) library error names the failure; our own entry adds the detail. */
+	while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
+		if (ERR_GET_LIB(e) == ERR_LIB_USER) {
+			if (!detail[0] && data && (flags & ERR_TXT_STRING))
+				copy_compact(detail, sizeof(detail), data);
+			continue;
+		}
+		const char *r = ERR_reason_error_string(e);
+
+		if (r)
+			copy_compact(reason, sizeof(reason), strip_alert_prefix(r));
+		else
+			snprintf(reason, sizeof(reason), "openssl error %lx", e);
+	}
+	if (reason[0] && detail[0])
+		snprintf(buf, len, "%s: %s", reason, detail);
+	else if (reason[0] || detail[0])
+		snprintf(buf, len, "%s", reason[0] ? reason : detail);
+	else
+		snprintf(buf, len, "unknown");
+	return buf;
+}
