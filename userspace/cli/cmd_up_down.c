@@ -170,6 +170,8 @@ int do_up(int argc, char **argv)
 		p_err("up %s: the monitor did not start (see %s/monitor.log); removing the cage",
 		      cfg->name, paths.log_dir);
 		cage_down(&paths, down_msg, sizeof(down_msg));
+		if (st.ca_created)
+			cage_remove_ca(&paths);
 		goto out;
 	}
 	if (json_output)

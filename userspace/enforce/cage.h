@@ -37,6 +37,9 @@ int cage_down(const struct cage_paths *paths, char *err_msg, size_t err_len);
 /* Checks every layer of a running cage; 0 or -errno with `what` describing the first gap. */
 int cage_verify(const struct cage_paths *paths, const struct cage_state *st, char *what, size_t len);
 
+/* Removes the cage CA (only for undoing an `up` that created it; `down` keeps it). */
+void cage_remove_ca(const struct cage_paths *p);
+
 /* Whether any object of the cage exists (run dir, cgroup, netns or pins). */
 bool cage_exists(const struct cage_paths *paths);
 

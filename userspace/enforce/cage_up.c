@@ -128,16 +128,8 @@ static void rollback(struct up_ctx *c)
 		cgroup_destroy(c->p->cgroup_mount, c->p->name, o->cgroup_parent);
 	if (o->addrs)
 		addrpool_release(c->p->state_root, c->p->name);
-	if (o->ca) {
-		char path[PATH_MAX + 32];
-
-		for (const char *const *f = (const char *const[]){ "ca.key", "ca.crt", "bundle.crt", NULL }; *f; f++) {
-			snprintf(path, sizeof(path), "%s/ca/%s", c->p->state_dir, *f);
-			unlink(path);
-		}
-		snprintf(path, sizeof(path), "%s/ca", c->p->state_dir);
-		rmdir(path);
-	}
+	if (o->ca)
+		cage_remove_ca(c->p);
 	if (o->run_dir) {
 		unlink(c->p->state_file);
 		unlink(c->p->resolv_conf);
@@ -371,7 +363,7 @@ static int step_ca(struct up_ctx *c)
 	if (!err && access(key, F_OK) != 0) {
 		err = proxy_ca_create(dir);
 		if (!err)
-			c->own.ca = true;
+			c->own.ca = c->st->ca_created = true;
 	}
 	if (err)
 		return fail(c, "ca", err, "can't create the cage CA in %s", dir);
@@ -541,4 +533,16 @@ int cage_up(const struct cage_config_file *cfg, const struct cage_paths *paths,
 	close(c.own.cgroup_fd);
 	close(c.own.netns_fd);
 	return 0;
+}
+
+void cage_remove_ca(const struct cage_paths *p)
+{
+	char path[PATH_MAX + 32];
+
+	for (const char *const *f = (const char *const[]){ "ca.key", "ca.crt", "bundle.crt", NULL }; *f; f++) {
+		snprintf(path, sizeof(path), "%s/ca/%s", p->state_dir, *f);
+		unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/ca", p->state_dir);
+	rmdir(path);
 }

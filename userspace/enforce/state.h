@@ -20,6 +20,7 @@ struct cage_state {
 	bool ipv6;
 	int64_t created_at;     /* unix seconds */
 	uint64_t cgroup_id;
+	bool ca_created;        /* this `up` created the CA (not stored: only for its own rollback) */
 };
 
 int cage_state_write(const char *path, const struct cage_state *st);
