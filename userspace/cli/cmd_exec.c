@@ -15,6 +15,7 @@
 #include "enforce/netns.h"
 #include "enforce/spawn.h"
 #include "lib/log.h"
+#include "secrets/secrets.h"
 
 #define ENV_MAX 256
 #define CAGE_BUNDLE_IN_CAGE "/etc/ssl/certs/ca-certificates.crt"
@@ -49,7 +50,7 @@ static void env_add(struct env_builder *e, const char *fmt, ...)
 
 /* The workload's environment: a clean base, the proxy variables, then the config's env. */
 static void build_env(struct env_builder *e, const struct cage_state *st,
-		      const struct cage_config_file *cfg)
+		      const struct cage_config_file *cfg, const char *state_dir)
 {
 	char gw[INET_ADDRSTRLEN];
 	const char *term = getenv("TERM");
@@ -75,6 +76,13 @@ static void build_env(struct env_builder *e, const struct cage_state *st,
 	env_add(e, "no_proxy=localhost,127.0.0.1,::1");
 	for (size_t i = 0; cfg && i < cfg->n_env; i++)
 		env_add(e, "%s=%s", cfg->env[i].name, cfg->env[i].value);
+	/* The agent holds placeholders only; cage-proxy swaps the real value in where it is bound. */
+	for (size_t i = 0; cfg && i < cfg->n_secrets; i++) {
+		char ph[512];
+
+		if (secrets_placeholder_for(cfg, state_dir, cfg->secrets[i].name, ph, sizeof(ph)) == 0)
+			env_add(e, "%s=%s", cfg->secrets[i].name, ph);
+	}
 	e->v[e->n] = NULL;
 }
 
@@ -139,7 +147,7 @@ int do_exec(int argc, char **argv)
 		      cg < 0 ? "cgroup" : "netns", name);
 		goto out;
 	}
-	build_env(&env, &st, cfg);
+	build_env(&env, &st, cfg, paths.state_dir);
 	hide[0] = paths.state_root;
 	hide[1] = paths.run_root;
 	hide[2] = paths.log_root;

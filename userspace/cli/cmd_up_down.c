@@ -15,6 +15,7 @@
 #include "enforce/cage.h"
 #include "enforce/monitor.h"
 #include "lib/log.h"
+#include "secrets/secrets.h"
 
 static void print_warning(const struct cage_config_diag *d, void *arg)
 {
@@ -152,6 +153,12 @@ int do_up(int argc, char **argv)
 	err = cage_paths_init(&paths, cfg->name);
 	if (err) {
 		p_err("can't find a cgroup v2 mount in /proc/self/mountinfo: %s", strerror(-err));
+		goto out;
+	}
+	/* A config that names a secret with no stored value would inject nothing: refuse it. */
+	err = secrets_check_config(cfg, paths.state_dir, msg, sizeof(msg));
+	if (err) {
+		p_err("up %s: %s", cfg->name, msg);
 		goto out;
 	}
 	err = cage_up(cfg, &paths, &st, msg, sizeof(msg), up_warning, NULL);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -135,6 +136,28 @@ static int open_sockets(struct supervisor *s)
 	return 0;
 }
 
+static void chown_secrets(const char *state_dir, uint32_t uid, uint32_t gid)
+{
+	char path[PATH_MAX + 16], file[PATH_MAX + 300];
+	struct dirent *de;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "%s/secrets", state_dir);
+	dir = opendir(path);
+	if (!dir)
+		return;
+	if (chown(path, uid, gid))
+		p_warn("can't hand %s to the proxy user: %s", path, strerror(errno));
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(file, sizeof(file), "%s/%s", path, de->d_name);
+		if (chown(file, uid, gid))
+			p_warn("can't hand %s to the proxy user: %s", file, strerror(errno));
+	}
+	closedir(dir);
+}
+
 int supervisor_init(struct supervisor *s, const struct cage_paths *p, const struct cage_state *st,
 		    struct audit_log *log)
 {
@@ -165,6 +188,9 @@ int supervisor_init(struct supervisor *s, const struct cage_paths *p, const stru
 			p_err("can't find or create system user %s: %s", users[i], strerror(-err));
 			return err;
 		}
+		/* cage-proxy re-reads the store after dropping root (secret set on a running cage). */
+		if (d->kind == DAEMON_PROXY)
+			chown_secrets(p->state_dir, d->uid, d->gid);
 	}
 	err = open_sockets(s);
 	if (err)
