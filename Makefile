@@ -60,6 +60,9 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 
+BENCH_SRCS := $(wildcard tests/bench/*.c)
+BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
+
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
@@ -135,6 +138,13 @@ $(BUILD)/tools/%: tests/tools/%.c $(LIBCAGE)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP $< $(LIBCAGE) $(LDFLAGS) $(PKG_LIBS) -o $@
 
+# Micro-benchmarks that `make bench` runs (never `make check`: no timing in tests).
+$(BUILD)/bench/%: tests/bench/%.c $(LIBCAGE)
+	$(call msg,BENCH,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(shell pkg-config --cflags cmocka) -Itests/unit -MMD -MP $< $(LIBCAGE) \
+		$(LDFLAGS) $(PKG_LIBS) $(shell pkg-config --libs cmocka) -o $@
+
 # Fuzz targets link a separately instrumented copy of the library.
 $(BUILD)/fuzzobj/%.o: %.c
 	$(call msg,CC-FUZZ,$@)
@@ -162,7 +172,7 @@ check: setup
 demo: setup all
 	$(Q)BUILD=$(BUILD) scripts/demo
 
-bench: setup all
+bench: setup all $(BENCH_BINS) $(TOOL_BINS)
 	$(Q)BUILD=$(BUILD) tests/bench/run
 
 setup:

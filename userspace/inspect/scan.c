@@ -1,0 +1,533 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Scan nodes: a Vectorscan stream plus the detector that turns base64 / base64url / hex /
+ * base32 runs of 16 characters or more into decoded child streams while they stream by, two
+ * levels deep (base64 of hex of a secret is found; a third layer is not). Runs continue across
+ * CR/LF after 16 or more characters (MIME line wrapping) and end at any other byte, '=' included, so "d=<base64>" starts
+ * its run on the right quantum. A run is decoded at its own alignment only: the encoders an
+ * agent uses start at the first byte of the value.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inspect/inspect_internal.h"
+
+#define C_B64 1u
+#define C_HEX 2u
+#define C_B32 4u
+#define C_WS 8u
+
+static uint8_t cls[256];
+static int8_t val[RUN_CODECS][256];
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+
+static void tables_init(void)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+	memset(val, -1, sizeof(val));
+	for (int i = 0; i < 64; i++) {
+		cls[(uint8_t)b64[i]] |= C_B64;
+		val[RUN_BASE64][(uint8_t)b64[i]] = (int8_t)i;
+	}
+	cls['-'] |= C_B64;
+	cls['_'] |= C_B64;
+	val[RUN_BASE64]['-'] = 62;
+	val[RUN_BASE64]['_'] = 63;
+	for (int c = 0; c < 256; c++) {
+		int h = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+						   : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+		int b = (c >= 'A' && c <= 'Z') ? c - 'A' : (c >= 'a' && c <= 'z') ? c - 'a'
+						: (c >= '2' && c <= '7') ? c - '2' + 26 : -1;
+
+		if (h >= 0) {
+			cls[c] |= C_HEX;
+			val[RUN_HEX][c] = (int8_t)h;
+		}
+		if (b >= 0) {
+			cls[c] |= C_B32;
+			val[RUN_BASE32][c] = (int8_t)b;
+		}
+	}
+	cls['\r'] = C_WS;
+	cls['\n'] = C_WS;
+}
+
+static const char *const codec_name[RUN_CODECS] = { "base64", "hex", "base32" };
+static const uint8_t codec_bits[RUN_CODECS] = { 6, 4, 5 };
+static const uint8_t codec_cls[RUN_CODECS] = { C_B64, C_HEX, C_B32 };
+
+static int on_match(unsigned int id, unsigned long long from, unsigned long long to,
+		    unsigned int flags, void *ctx)
+{
+	struct scan_node *n = ctx;
+
+	session_rule_hit(n->s, id, n->decoders);
+	return 0;
+}
+
+struct scan_node *scan_node_new(struct inspect_session *s, unsigned depth, const char *decoders)
+{
+	struct scan_node *n = calloc(1, sizeof(*n));
+
+	pthread_once(&tables_once, tables_init);
+	if (!n)
+		return NULL;
+	n->s = s;
+	n->depth = depth;
+	snprintf(n->decoders, sizeof(n->decoders), "%s", decoders);
+	if (hs_open_stream(s->db->hs, 0, &n->hs) != HS_SUCCESS) {
+		free(n);
+		return NULL;
+	}
+	return n;
+}
+
+void scan_node_free(struct scan_node *n)
+{
+	if (!n)
+		return;
+	for (int c = 0; c < RUN_CODECS; c++) {
+		scan_node_free(n->dec[c].child);
+		free(n->dec[c].out);
+	}
+	/* Closing without scratch reports nothing: the session is going away. */
+	hs_close_stream(n->hs, NULL, NULL, NULL);
+	free(n);
+}
+
+static int dec_flush(struct scan_node *n, struct run_decoder *d, int codec)
+{
+	int err;
+
+	if (!d->olen)
+		return 0;
+	if (!d->child) {
+		char name[40];
+
+		snprintf(name, sizeof(name), "%s%s%s", n->decoders, n->decoders[0] ? ">" : "",
+			 codec_name[codec]);
+		d->child = scan_node_new(n->s, n->depth + 1, name);
+		if (!d->child)
+			return -ENOMEM;
+	}
+	err = scan_node_feed(d->child, d->out, d->olen);
+	d->olen = 0;
+	return err;
+}
+
+static int dec_put(struct scan_node *n, int codec, uint8_t c)
+{
+	struct run_decoder *d = &n->dec[codec];
+
+	d->acc = d->acc << codec_bits[codec] | (uint8_t)val[codec][c];
+	d->bits = (uint8_t)(d->bits + codec_bits[codec]);
+	if (d->bits < 8)
+		return 0;
+	d->bits = (uint8_t)(d->bits - 8);
+	d->out[d->olen++] = (uint8_t)(d->acc >> d->bits);
+	return d->olen == RUN_OUT_BYTES ? dec_flush(n, d, codec) : 0;
+}
+
+static int dec_stop(struct scan_node *n, int codec)
+{
+	struct run_decoder *d = &n->dec[codec];
+	int err = dec_flush(n, d, codec);
+
+	d->live = false;
+	if (!err && d->child)
+		err = scan_node_end(d->child);
+	return err;
+}
+
+static int run_end(struct scan_node *n)
+{
+	int err = 0;
+
+	for (int c = 0; c < RUN_CODECS; c++)
+		if (n->dec[c].live && !err)
+			err = dec_stop(n, c);
+	n->run_len = 0;
+	return err;
+}
+
+static int run_start_decoders(struct scan_node *n)
+{
+	uint8_t mask = 0xff;
+	int err = 0;
+
+	for (int k = 0; k < SCAN_RUN_MIN; k++)
+		mask &= cls[n->pend[k]];
+	n->run_mask = mask;
+	for (int c = 0; c < RUN_CODECS; c++) {
+		struct run_decoder *d = &n->dec[c];
+
+		if (!(mask & codec_cls[c]))
+			continue;
+		if (!d->out && !(d->out = malloc(RUN_OUT_BYTES)))
+			return -ENOMEM;
+		d->live = true;
+		d->acc = 0;
+		d->bits = 0;
+		d->olen = 0;
+		for (int k = 0; k < SCAN_RUN_MIN && !err; k++)
+			err = dec_put(n, c, n->pend[k]);
+	}
+	return err;
+}
+
+/* Feeds seg[0..len) of one run to a live codec; stops the codec at the first byte outside
+ * its alphabet (the run goes on for the others). */
+static int dec_segment(struct scan_node *n, int codec, const uint8_t *seg, size_t len)
+{
+	struct run_decoder *d = &n->dec[codec];
+	const int8_t *vt = val[codec];
+	const unsigned w = codec_bits[codec];
+	uint32_t acc = d->acc;
+	unsigned bits = d->bits;
+	size_t k = 0, olen = d->olen;
+	int err = 0;
+
+	/* base64 on a quantum boundary: four characters, three bytes, no per-byte state. */
+	while (codec == RUN_BASE64 && bits == 0 && k + 4 <= len) {
+		int a = vt[seg[k]], b = vt[seg[k + 1]], c = vt[seg[k + 2]], e = vt[seg[k + 3]];
+		uint32_t v;
+
+		if ((a | b | c | e) < 0)
+			break;
+		if (olen + 3 > RUN_OUT_BYTES) {
+			d->olen = olen;
+			err = dec_flush(n, d, codec);
+			if (err)
+				return err;
+			olen = 0;
+		}
+		v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | (uint32_t)e;
+		d->out[olen] = (uint8_t)(v >> 16);
+		d->out[olen + 1] = (uint8_t)(v >> 8);
+		d->out[olen + 2] = (uint8_t)v;
+		olen += 3;
+		k += 4;
+		acc = v;
+	}
+	for (; k < len; k++) {
+		int v = vt[seg[k]];
+
+		if (v < 0) {
+			d->acc = acc;
+			d->bits = (uint8_t)bits;
+			d->olen = olen;
+			return dec_stop(n, codec);
+		}
+		acc = acc << w | (uint32_t)v;
+		bits += w;
+		if (bits >= 8) {
+			bits -= 8;
+			d->out[olen++] = (uint8_t)(acc >> bits);
+			if (olen == RUN_OUT_BYTES) {
+				d->olen = olen;
+				err = dec_flush(n, d, codec);
+				if (err)
+					break;
+				olen = 0;
+			}
+		}
+	}
+	d->acc = acc;
+	d->bits = (uint8_t)bits;
+	d->olen = olen;
+	return err;
+}
+
+/* Bit b set when p[b] is in the base64 alphabet. */
+static inline uint64_t alphabet_mask64(const uint8_t *p)
+{
+	uint64_t m = 0;
+
+	for (int b = 0; b < 64; b++)
+		m |= (uint64_t)(cls[p[b]] & C_B64) << b;
+	return m;
+}
+
+/*
+ * Short runs (under 16 bytes) are counted without branches: text and binary are made of
+ * them, and a mispredicted branch per byte would cost more than the Vectorscan scan. Returns
+ * the index just after the byte where the run reached 16, or len (with pend holding the run
+ * so far, which may continue in the next chunk).
+ */
+static size_t run_count_short(struct scan_node *n, const uint8_t *p, size_t len)
+{
+	uint32_t old = n->run_len, run = old;
+	size_t i = 0, hit = SIZE_MAX;
+
+	/* 64 bytes at a time: a bit mask of alphabet bytes, then "16 ones in a row" by
+	 * shift-and. Bit b is byte i + b. */
+	for (; i + 64 <= len; i += 64) {
+		uint64_t m = alphabet_mask64(p + i), k;
+		unsigned lead;
+
+		lead = m == ~0ull ? 64 : (unsigned)__builtin_ctzll(~m);
+		if (run + lead >= SCAN_RUN_MIN) {
+			hit = i + (SCAN_RUN_MIN - run) - 1;
+			break;
+		}
+		k = m;
+		k &= k >> 1;
+		k &= k >> 2;
+		k &= k >> 4;
+		k &= k >> 8;
+		if (k) {
+			hit = i + (size_t)__builtin_ctzll(k) + SCAN_RUN_MIN - 1;
+			break;
+		}
+		run = (uint32_t)__builtin_clzll(~m);
+	}
+	for (; hit == SIZE_MAX && i < len; i++) {
+		run = (run + 1) & -(uint32_t)(cls[p[i]] & C_B64);
+		if (run >= SCAN_RUN_MIN)
+			hit = i;
+	}
+	if (hit == SIZE_MAX) {
+		if (run == old + len)
+			memcpy(n->pend + old, p, len);
+		else if (run)
+			memcpy(n->pend, p + len - run, run);
+		n->run_len = run;
+		return len;
+	}
+	/* The run's first 16 bytes: all in this chunk, or the carried part and then ours. */
+	if (hit + 1 >= SCAN_RUN_MIN)
+		memcpy(n->pend, p + hit + 1 - SCAN_RUN_MIN, SCAN_RUN_MIN);
+	else
+		memcpy(n->pend + old, p, hit + 1);
+	n->run_len = SCAN_RUN_MIN;
+	return hit + 1;
+}
+
+/*
+ * Long runs are taken a stretch at a time and handed to the live codecs in one loop each.
+ */
+static int run_feed(struct scan_node *n, const uint8_t *p, size_t len)
+{
+	size_t i = 0;
+	int err = 0;
+
+	while (i < len && !err) {
+		size_t start;
+
+		if (n->run_len < SCAN_RUN_MIN) {
+			i += run_count_short(n, p + i, len - i);
+			if (n->run_len < SCAN_RUN_MIN)
+				break;
+			err = run_start_decoders(n);
+			if (n->max_run < SCAN_RUN_MIN)
+				n->max_run = SCAN_RUN_MIN;
+			continue;
+		}
+		start = i;
+		while (i + 64 <= len) {
+			uint64_t m = alphabet_mask64(p + i);
+
+			if (m != ~0ull) {
+				i += (size_t)__builtin_ctzll(~m);
+				goto stretch_end;
+			}
+			i += 64;
+		}
+		while (i < len && (cls[p[i]] & C_B64))
+			i++;
+stretch_end:
+		if (i > start) {
+			n->run_len += (uint32_t)(i - start);
+			for (int k = 0; k < RUN_CODECS && !err; k++)
+				if (n->dec[k].live)
+					err = dec_segment(n, k, p + start, i - start);
+			if (n->run_len > n->max_run)
+				n->max_run = n->run_len;
+		}
+		if (i == len || err)
+			break;
+		/* p[i] ends the stretch. Line breaks continue a long run (MIME wrapping); a short
+		 * word before a blank line ("base64\r\n\r\n<data>") was never long. */
+		if (!(cls[p[i]] & C_WS))
+			err = run_end(n);
+		i++;
+	}
+	return err;
+}
+
+int scan_node_feed(struct scan_node *n, const uint8_t *data, size_t len)
+{
+	if (!len)
+		return 0;
+	n->dirty = true;
+	if (hs_scan_stream(n->hs, (const char *)data, (unsigned)len, 0, n->s->scratch, on_match,
+			   n) != HS_SUCCESS)
+		return -EIO;
+	return n->depth < SCAN_MAX_DEPTH ? run_feed(n, data, len) : 0;
+}
+
+int scan_node_end(struct scan_node *n)
+{
+	int err;
+
+	if (!n->dirty)
+		return 0;
+	err = run_end(n);
+	if (hs_reset_stream(n->hs, 0, n->s->scratch, on_match, n) != HS_SUCCESS && !err)
+		err = -EIO;
+	n->dirty = false;
+	return err;
+}
+
+/* Drops whatever a previous, abandoned location left in the streams, without reporting it. */
+static void scan_node_discard(struct scan_node *n)
+{
+	for (int c = 0; c < RUN_CODECS; c++) {
+		n->dec[c].live = false;
+		n->dec[c].olen = 0;
+		if (n->dec[c].child)
+			scan_node_discard(n->dec[c].child);
+	}
+	n->run_len = 0;
+	n->max_run = 0;
+	if (n->dirty)
+		hs_reset_stream(n->hs, 0, NULL, NULL, NULL);
+	n->dirty = false;
+}
+
+int scan_views_init(struct scan_views *v, struct inspect_session *s)
+{
+	memset(v, 0, sizeof(*v));
+	v->raw = scan_node_new(s, 0, "");
+	v->pct = scan_node_new(s, 0, "percent");
+	v->json = scan_node_new(s, 0, "json");
+	if (!v->raw || !v->pct || !v->json) {
+		scan_views_free(v);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void scan_views_free(struct scan_views *v)
+{
+	scan_node_free(v->raw);
+	scan_node_free(v->pct);
+	scan_node_free(v->json);
+	v->raw = v->pct = v->json = NULL;
+}
+
+void scan_views_begin(struct scan_views *v, bool pct, bool plus_is_space, bool json)
+{
+	v->use_pct = pct;
+	v->use_json = json;
+	v->pct_on = v->json_on = false;
+	v->tail_len = 0;
+	pct_init(&v->pctd, plus_is_space);
+	json_init(&v->jsond);
+	scan_node_discard(v->raw);
+	scan_node_discard(v->pct);
+	scan_node_discard(v->json);
+}
+
+static const uint8_t *first_escape(const struct scan_views *v, bool json, const uint8_t *p,
+				   size_t len)
+{
+	const uint8_t *a, *b;
+
+	if (json)
+		return memchr(p, '\\', len);
+	a = memchr(p, '%', len);
+	if (!v->pctd.plus_is_space)
+		return a;
+	b = memchr(p, '+', a ? (size_t)(a - p) : len);
+	return b ? b : a;
+}
+
+/* The raw bytes just before data[j]: the end of the tail, then data[0..j). */
+static int replay(struct scan_views *v, struct scan_node *n, const uint8_t *data, size_t j)
+{
+	size_t from_tail;
+	int err;
+
+	if (j >= SCAN_VIEW_TAIL)
+		return scan_node_feed(n, data + j - SCAN_VIEW_TAIL, SCAN_VIEW_TAIL);
+	from_tail = v->tail_len < SCAN_VIEW_TAIL - j ? v->tail_len : SCAN_VIEW_TAIL - j;
+	err = scan_node_feed(n, v->tail + v->tail_len - from_tail, from_tail);
+	return err ? err : scan_node_feed(n, data, j);
+}
+
+static int view_feed(struct scan_views *v, bool json, const uint8_t *data, size_t len)
+{
+	const size_t step = sizeof(v->buf) - TEXTDEC_SLACK;
+	struct scan_node *n = json ? v->json : v->pct;
+	bool *on = json ? &v->json_on : &v->pct_on;
+	size_t off = 0;
+	int err = 0;
+
+	if (!*on) {
+		const uint8_t *e = first_escape(v, json, data, len);
+
+		if (!e)
+			return 0;
+		off = (size_t)(e - data);
+		err = replay(v, n, data, off);
+		*on = true;
+	}
+	for (; !err && off < len; off += step) {
+		size_t k = len - off < step ? len - off : step;
+		size_t o = json ? json_decode(&v->jsond, data + off, k, v->buf)
+				: pct_decode(&v->pctd, data + off, k, v->buf);
+
+		err = scan_node_feed(n, v->buf, o);
+	}
+	return err;
+}
+
+static void tail_update(struct scan_views *v, const uint8_t *data, size_t len)
+{
+	size_t keep;
+
+	if (len >= SCAN_VIEW_TAIL) {
+		memcpy(v->tail, data + len - SCAN_VIEW_TAIL, SCAN_VIEW_TAIL);
+		v->tail_len = SCAN_VIEW_TAIL;
+		return;
+	}
+	keep = v->tail_len < SCAN_VIEW_TAIL - len ? v->tail_len : SCAN_VIEW_TAIL - len;
+	memmove(v->tail, v->tail + v->tail_len - keep, keep);
+	memcpy(v->tail + keep, data, len);
+	v->tail_len = keep + len;
+}
+
+int scan_views_feed(struct scan_views *v, const uint8_t *data, size_t len)
+{
+	int err = scan_node_feed(v->raw, data, len);
+
+	if (!err && v->use_pct)
+		err = view_feed(v, false, data, len);
+	if (!err && v->use_json)
+		err = view_feed(v, true, data, len);
+	if ((v->use_pct && !v->pct_on) || (v->use_json && !v->json_on))
+		tail_update(v, data, len);
+	return err;
+}
+
+int scan_views_end(struct scan_views *v)
+{
+	int err = 0;
+
+	if (v->use_pct)
+		err = scan_node_feed(v->pct, v->buf, pct_finish(&v->pctd, v->buf));
+	if (!err && v->use_json)
+		err = scan_node_feed(v->json, v->buf, json_finish(&v->jsond, v->buf));
+	if (!err)
+		err = scan_node_end(v->raw);
+	if (!err)
+		err = scan_node_end(v->pct);
+	if (!err)
+		err = scan_node_end(v->json);
+	return err;
+}
