@@ -58,7 +58,8 @@ static void keep_config_copy(const char *src, const struct cage_paths *p)
 	in = open(src, O_RDONLY | O_CLOEXEC);
 	if (in < 0)
 		return;
-	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* The daemons re-read it after dropping root (SIGHUP); it holds no secret values. */
+	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (out >= 0) {
 		while ((n = read(in, buf, sizeof(buf))) > 0)
 			if (write(out, buf, (size_t)n) != n)
