@@ -31,7 +31,8 @@ PKG_LIBS    := $(shell pkg-config --libs $(PKGS)) -lelf -lz
 WARN     := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wvla
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 $(WARN) -D_GNU_SOURCE -fno-strict-aliasing -pthread
-CPPFLAGS += -Iinclude -Iuserspace -I$(BUILD)/skel $(PKG_CFLAGS)
+LIBEXECDIR ?= $(PREFIX)/lib/cagectl
+CPPFLAGS += -Iinclude -Iuserspace -I$(BUILD)/skel $(PKG_CFLAGS) -DCAGECTL_LIBEXECDIR='"$(LIBEXECDIR)"'
 LDFLAGS  += -pthread
 
 ifeq ($(SANITIZE),1)
@@ -182,7 +183,9 @@ setup:
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/cagectl \
 		$(DESTDIR)$(PREFIX)/share/man/man8
-	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(BUILD)/cagectl $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(LIBEXECDIR)
+	$(if $(filter-out $(BUILD)/cagectl,$(PROGS)),install -m 0755 $(filter-out $(BUILD)/cagectl,$(PROGS)) $(DESTDIR)$(LIBEXECDIR)/)
 	$(if $(wildcard docs/man/*.8),install -m 0644 docs/man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/)
 
 clean:

@@ -69,7 +69,10 @@ static int listen_on(int family, int type, const void *addr, uint16_t port)
 	return fd;
 }
 
-/* The daemons live next to cagectl (build/ or bin/), or where CAGECTL_LIBEXEC says. */
+/*
+ * The daemons live where CAGECTL_LIBEXEC says, else next to cagectl (a build tree), else in the
+ * libexec directory `make install` put them in.
+ */
 static void find_executable(const char *name, char *out, size_t len)
 {
 	const char *dir = getenv("CAGECTL_LIBEXEC");
@@ -89,6 +92,11 @@ static void find_executable(const char *name, char *out, size_t len)
 			return;
 		*slash = '\0';
 		snprintf(out, len, "%s/%s", self, name);
+		if (access(out, X_OK) == 0)
+			return;
+#ifdef CAGECTL_LIBEXECDIR
+		snprintf(out, len, "%s/%s", CAGECTL_LIBEXECDIR, name);
+#endif
 	}
 	if (access(out, X_OK))
 		out[0] = '\0';
