@@ -6,9 +6,11 @@ LAB="$TOP/scripts/lab"
 SENTINEL=/run/lab/sentinel.log
 AUDIT=$(audit_file lab)
 
+# The trap is set only once our `up` succeeded: a failed up (say, a lab already running) must
+# not tear down a lab that belongs to someone else.
 lab_start() {
-	trap lab_stop EXIT
 	"$LAB" up >"$BUILD/lab-up.log" 2>&1 || { not_ok "lab up: $(tail -3 "$BUILD/lab-up.log")"; exit 1; }
+	trap lab_stop EXIT
 }
 lab_stop() {
 	"$LAB" down >"$BUILD/lab-down.log" 2>&1 || echo "# lab down: $(tail -3 "$BUILD/lab-down.log")"

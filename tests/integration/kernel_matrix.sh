@@ -14,9 +14,8 @@ cleanup() {
 	"$LAB" exec "$CAGECTL" -q down "$CAGE" >/dev/null 2>&1
 	LAB_NO_CAGE=1 "$LAB" down >/dev/null 2>&1
 }
-trap cleanup EXIT
-
 LAB_NO_CAGE=1 "$LAB" up >/dev/null || { not_ok "lab up"; exit 1; }
+trap cleanup EXIT  # only now: a failed up must not take down someone else's lab
 # Counters start at zero with each `up`; so does this run's part of the audit log.
 rm -f "$(audit_file "$CAGE")"
 check "cagectl up matrix.yaml in lab-host" "$LAB" exec "$CAGECTL" -q up "$TOP/tests/integration/matrix.yaml"

@@ -8,6 +8,11 @@ LAB=$TOP/scripts/lab
 RUN=/run/lab
 N=rt-lab-$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')
 
+# This test takes the lab down and up; never someone else's lab.
+if ip netns list | grep -q '^lab-'; then
+	not_ok "a lab is already up: refusing to touch it"
+	exit 1
+fi
 trap '"$LAB" down >/dev/null 2>&1' EXIT
 lab() { "$LAB" exec "$@"; }
 # in_sentinel PATTERN: polls briefly, because the loggers write asynchronously to the client.
