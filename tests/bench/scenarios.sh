@@ -1,0 +1,154 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Sourced by tests/bench/run: where each contender's client runs, and one measurement function
+# per scenario. A measurement prints its figures on one line, or "ERR:<why>" (never nothing).
+#
+# Contenders and where their client runs:
+#   direct              lab-host, straight to the origin (one veth hop)
+#   cagectl[-off|-all]  inside cage bench[-off|-all] (kernel redirect to cage-proxy in lab-host)
+#   mitmdump, haproxy, squid, relay
+#                       lab-bcli, whose connections to the origin lab-host redirects (nft) to the
+#                       peer in lab-host: the same two hops and the same kind of redirect
+#   mitmdump-regular    lab-bcli, explicit HTTP proxy (curl -x), no redirect
+#   dnsmasq             lab-bcli, queries sent to dnsmasq on lab-host
+
+cage_of() { case $1 in cagectl) echo bench ;; cagectl-off) echo bench-off ;; cagectl-all) echo bench-all ;; esac; }
+is_cage() { case $1 in cagectl*) return 0 ;; esac; return 1; }
+
+in_ns_hosts() { local ns=$1; shift; nsenter --net=/run/netns/"$ns" -- unshare -m -- sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' "$B/hosts" "$@"; }
+
+# run_in CONTENDER CMD...: CMD where that contender's client belongs (redirect set first).
+run_in() {
+	local c=$1; shift
+	case $c in
+	direct) in_ns_hosts lab-host "$@" ;;
+	cagectl*) in_host "$CAGECTL" exec "$(cage_of "$c")" -- "$@" ;;
+	mitmdump) redirect_to "$PORT_MITM_T" && in_ns_hosts "$CLI_NS" "$@" ;;
+	haproxy) redirect_to "$PORT_HAPROXY" && in_ns_hosts "$CLI_NS" "$@" ;;
+	squid) redirect_to "$PORT_SQUID" && in_ns_hosts "$CLI_NS" "$@" ;;
+	relay) redirect_to "$PORT_RELAY" && in_ns_hosts "$CLI_NS" "$@" ;;
+	mitmdump-regular|dnsmasq) in_ns_hosts "$CLI_NS" "$@" ;;
+	*) echo "unknown contender $c" >&2; return 2 ;;
+	esac
+}
+
+# Why a contender cannot run now, or nothing.
+unavailable() {
+	case $1 in
+	cagectl*) [ -n "$CAGE_WHY" ] && { echo "$CAGE_WHY"; return; }
+		[ "$1" != cagectl ] && [ -n "$CAGE8_WHY" ] && echo "$CAGE8_WHY" ;;
+	mitmdump|mitmdump-regular) [ -n "${PEER_WHY[mitmdump]:-}" ] && echo "${PEER_WHY[mitmdump]}" ;;
+	haproxy|relay) [ -n "${PEER_WHY[haproxy]:-}" ] && echo "${PEER_WHY[haproxy]}" ;;
+	*) [ -n "${PEER_WHY[$1]:-}" ] && echo "${PEER_WHY[$1]}" ;;
+	esac
+}
+
+curl_tls_opts() {
+	case $1 in
+	direct|haproxy) echo "--cacert $LAB_CA" ;;
+	mitmdump) echo "--cacert $B/mitm/mitmproxy-ca-cert.pem" ;;
+	mitmdump-regular) echo "--cacert $B/mitm/mitmproxy-ca-cert.pem -x http://$PEERGW4:$PORT_MITM_R" ;;
+	squid) echo "--cacert $B/squid/ca.crt" ;;
+	esac
+}
+
+# Process ids whose CPU and memory are the contender's proxy (and resolver, for memory).
+proxy_pids() {
+	case $1 in
+	cagectl*) daemon_pid "$(cage_of "$1")" cage-proxy ;;
+	mitmdump) pid_of mitm-t ;;
+	mitmdump-regular) pid_of mitm-r ;;
+	haproxy) pid_of haproxy ;;
+	relay) pid_of relay ;;
+	squid) tree "$(pid_of squid)" ;;
+	esac
+}
+resolver_pids() {
+	case $1 in
+	cagectl*) daemon_pid "$(cage_of "$1")" cage-dns ;;
+	*) pid_of dnsmasq ;;
+	esac
+}
+
+# m_bulk CONTENDER FILE BYTES [PORT]: MB/s of one HTTPS download, checked for length.
+m_bulk() {
+	local c=$1 file=$2 bytes=$3 port=${4:-8443} tls out
+	tls=$(curl_tls_opts "$c")
+	# Passthrough (8444) is end-to-end TLS with the origin; -k for every contender alike there,
+	# since the cage's bundle does not hold the lab CA.
+	[ "$port" = 8444 ] && tls=-k
+	# shellcheck disable=SC2086 # tls is a list of options
+	out=$(run_in "$c" curl -sS --http1.1 --max-time 600 $tls -o /dev/null \
+		-w '%{http_code} %{size_download} %{speed_download}' "$ORIGIN:$port/$file" 2>&1 | tail -1)
+	set -- $out
+	if [ "${1:-}" != 200 ] || [ "${2:-}" != "$bytes" ]; then
+		echo "ERR:curl: $(echo "$out" | tr '\t' ' ' | head -c 160)"
+		return
+	fi
+	awk -v s="$3" 'BEGIN { printf "%.1f\n", s / 1e6 }'
+}
+
+# m_wrk CONTENDER rps|lat1k|cps: "req_per_s p50_us p99_us errors"
+m_wrk() {
+	local c=$1 mode=$2 extra=() out
+	case $mode in
+	lat1k) extra=(-s "$CLIENT_FILES/pace.lua") ;;
+	cps) extra=(-H 'Connection: close') ;;
+	esac
+	out=$(run_in "$c" wrk -t2 -c50 -d"${WRK_SECS}s" --timeout 5s --latency "${extra[@]}" "$ORIGIN:8443/1k" 2>&1)
+	echo "$out" | awk -v mode="$mode" '
+		function us(v) { if (v ~ /us$/) return v + 0; if (v ~ /ms$/) return v * 1000; if (v ~ /s$/) return v * 1e6; return v }
+		/^ +50%/ { p50 = us($2) } /^ +99%/ { p99 = us($2) }
+		/Requests\/sec:/ { rps = $2 }
+		/Socket errors:/ { gsub(",", ""); err += $4 + $6 + $8 + $10 }
+		/Non-2xx/ { err += $NF }
+		END { if (rps == "") { print "ERR:wrk: no result"; exit }
+			if (mode == "lat1k" && rps > 1500) { print "ERR:wrk: the pacing script did not apply"; exit }
+			printf "%.0f %.0f %.0f %d\n", rps, p50, p99, err }'
+}
+
+# m_splice CONTENDER: "MB/s cpu_seconds_per_GiB" of a passthrough download (port 8444).
+m_splice() {
+	local c=$1 pids t0 t1 mbs hz
+	pids=$(proxy_pids "$c")
+	t0=$(cpu_ticks $pids)
+	mbs=$(m_bulk "$c" mid $((SMALL_MB << 20)) 8444)
+	t1=$(cpu_ticks $pids)
+	case $mbs in ERR:*) echo "$mbs"; return ;; esac
+	hz=$(getconf CLK_TCK)
+	if [ "$c" = direct ]; then echo "$mbs -"; return; fi
+	awk -v d=$((t1 - t0)) -v hz="$hz" -v mb="$SMALL_MB" -v m="$mbs" 'BEGIN { printf "%s %.3f\n", m, d / hz / (mb / 1024) }'
+}
+
+# m_dns CONTENDER: queries/s with dnsperf.
+m_dns() {
+	local c=$1 server out
+	case $c in direct|cagectl*) server=$PUB4 ;; dnsmasq) server=$PEERGW4 ;; esac
+	out=$(run_in "$c" dnsperf -s "$server" -d "$CLIENT_FILES/queries" -l "$DNS_SECS" -c 4 -T 2 -q 200 -t 2 2>&1)
+	echo "$out" | awk '/Queries per second:/ { q = $4 } /Queries lost:/ { lost = $3 }
+		END { if (q == "") { print "ERR:dnsperf: no result"; exit } printf "%.0f %d\n", q, lost }'
+}
+
+# m_idle CONTENDER N: "kib_before kib_ready ok failed" with N idle keep-alive connections open.
+m_idle() {
+	local c=$1 n=$2 pids before ready out=$B/idle.$c.out pid
+	pids=$(proxy_pids "$c")
+	[ -n "$pids" ] || { echo "ERR:no proxy process"; return; }
+	before=$(rss_kib $pids)
+	: >"$out"
+	run_in "$c" /usr/bin/python3 "$CLIENT_FILES/idle_conns.py" api.allowed.test 8443 "$n" 4 >"$out" 2>&1 &
+	pid=$!
+	for _ in $(seq 1800); do
+		grep -q '^ready' "$out" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	pids=$(proxy_pids "$c")
+	ready=$(rss_kib $pids)
+	wait "$pid"
+	if ! grep -q '^ready' "$out"; then
+		echo "ERR:idle client: $(tail -1 "$out" | head -c 160)"
+		return
+	fi
+	set -- $(grep '^ready' "$out")
+	echo "$before $ready $2 $3"
+}
