@@ -155,7 +155,13 @@ static int step_run_dir(struct up_ctx *c)
 	c->own.run_dir = true;
 	err = mkdir_p(c->p->log_dir, 0750);
 	if (!err)
-		err = mkdir_p(c->p->state_dir, 0700);
+		err = mkdir_p(c->p->state_dir, 0711);
+	/*
+	 * Traverse-only: the daemons re-read cage.yaml by name after dropping root (SIGHUP), while
+	 * the CA directory (0700) and the secret store (0700, the proxy user's) stay closed.
+	 */
+	if (!err && chmod(c->p->state_dir, 0711))
+		err = -errno;
 	if (err)
 		return fail(c, "run-dir", err, "can't create %s or %s", c->p->log_dir, c->p->state_dir);
 	return 0;

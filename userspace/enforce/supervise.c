@@ -268,6 +268,11 @@ static pid_t spawn_daemon(struct supervisor *s, struct supervised *d, int ready_
 			argv[n++] = "--upstream-ca";
 			argv[n++] = s->upstream_ca;
 		}
+		/* With cage-dns in place, an address it never answered is never dialled. */
+		if (s->d[DAEMON_DNS].path[0]) {
+			argv[n++] = "--dns-allow-fallback";
+			argv[n++] = "off";
+		}
 	} else {
 		argv[n++] = "--udp-fd";
 		argv[n++] = fds_a;

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Where the inspector and secrets modules plug into cage-proxy's inspect path. Every hook is
+ * optional (NULL = allow) and runs on a worker thread, possibly on many threads at once; `ctx`
+ * is shared, `*txn` is per request (set it in on_request_headers, free it in on_end).
+ *
+ * Order per request: on_request_headers, on_request_body* (dechunked pieces, before they are
+ * forwarded), on_response_headers (also for 1xx), on_response_body*, on_end. After a 101
+ * WebSocket upgrade the bytes are relayed opaquely for now: on_ws_frame is declared but NOT
+ * called yet (TODO for the inspector issue: parse RFC 6455 frames in both directions).
+ *
+ * Verdicts: ALLOW forwards; BLOCK stops the message (the agent gets blk->status, default 403,
+ * with the JSON deny body when nothing of the response was sent yet, otherwise the connection
+ * is closed) and nothing more of it is forwarded; EDIT is only meaningful for the header
+ * hooks: the hook has queued edits on `m` with http1_header_*() and the message is
+ * re-serialised with them. EDIT from a body hook acts as ALLOW (bodies are not rewritten yet).
+ */
+#ifndef CAGE_PROXY_HOOKS_H
+#define CAGE_PROXY_HOOKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proxy/http1.h"
+
+enum proxy_verdict { PROXY_ALLOW = 0, PROXY_BLOCK = 1, PROXY_EDIT = 2 };
+
+/* What the proxy knows about the request; strings stay valid until on_end. */
+struct proxy_msg_info {
+	const char *cage;
+	const char *host;        /* canonical */
+	uint16_t port;
+	bool tls;                /* the agent spoke TLS to us */
+	const char *mode;        /* "inspect" */
+	uint32_t pid;            /* of the agent process, 0 when unknown */
+	const char *comm;
+};
+
+/* Filled by a hook that blocks. */
+struct proxy_block {
+	int status;              /* 0 → 403 */
+	char reason[64];         /* audit reason, e.g. "dlp.hit" */
+};
+
+struct proxy_hooks {
+	void *ctx;
+	enum proxy_verdict (*on_request_headers)(void *ctx, void **txn, const struct proxy_msg_info *info,
+						 struct http1_message *m, const uint8_t *buf,
+						 struct proxy_block *blk);
+	enum proxy_verdict (*on_request_body)(void *ctx, void *txn, const uint8_t *data, size_t len,
+					      struct proxy_block *blk);
+	enum proxy_verdict (*on_response_headers)(void *ctx, void *txn, struct http1_message *m,
+						  const uint8_t *buf, struct proxy_block *blk);
+	enum proxy_verdict (*on_response_body)(void *ctx, void *txn, const uint8_t *data, size_t len,
+					       struct proxy_block *blk);
+	enum proxy_verdict (*on_ws_frame)(void *ctx, void *txn, bool from_agent, uint8_t opcode,
+					  const uint8_t *payload, size_t len, struct proxy_block *blk);
+	/* complete: the response ended normally (false: blocked, reset, timed out). */
+	void (*on_end)(void *ctx, void *txn, bool complete);
+};
+
+/* Installs the hooks before the workers start (not thread-safe afterwards). NULL = none. */
+void proxy_hooks_set(const struct proxy_hooks *hooks);
+const struct proxy_hooks *proxy_hooks_get(void);
+
+#endif
