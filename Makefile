@@ -207,6 +207,10 @@ install: all
 	install -d $(DESTDIR)$(LIBEXECDIR)
 	$(if $(filter-out $(BUILD)/cagectl,$(PROGS)),install -m 0755 $(filter-out $(BUILD)/cagectl,$(PROGS)) $(DESTDIR)$(LIBEXECDIR)/)
 	$(if $(wildcard docs/man/*.8),install -m 0644 docs/man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/)
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 0644 contrib/bash-completion/cagectl $(DESTDIR)$(PREFIX)/share/bash-completion/completions/cagectl
+	sed 's|/usr/local/bin|$(PREFIX)/bin|g' contrib/systemd/cagectl@.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/cagectl@.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/cagectl@.service
 
 clean:
 	rm -rf $(BUILD)

@@ -77,17 +77,14 @@ raise SystemExit(0 if r == -1 and ctypes.get_errno() in (1, 13) else 1)"'
 # Files under /usr are what installed packages ship (public test fixtures); the row is about
 # keys and secrets that the cage or its enforcer hold.
 probe 92 "no private key or secret store is readable" '-' '
-	keys=$(find / -xdev -path /usr -prune -o \( -name "*.key" -o -name "*ca*.pem" -o -name "*.p12" -o -path "*secret*" \) -readable -type f -print 2>/dev/null | xargs -r grep -l "PRIVATE KEY" 2>/dev/null)
-	[ -z "$keys" ] && [ ! -e /run/secrets ] && [ ! -e /certs ]'
-probe 93 "no privileges to regain, no network to reconfigure" - '
-	grep -q "^CapEff:[[:space:]]*0000000000000000" /proc/self/status &&
-	grep -q "^CapBnd:[[:space:]]*0000000000000000" /proc/self/status &&
-	grep -q "^NoNewPrivs:[[:space:]]*1" /proc/self/status &&
-	! sudo -n true 2>/dev/null && ! nft list ruleset >/dev/null 2>&1 &&
-	! ip route replace default via $GW 2>/dev/null && ! ip link set lo down 2>/dev/null &&
-	! (echo 1 > /proc/sys/net/ipv4/ip_forward) 2>/dev/null'
+	found=
+	for f in $(find / -xdev -path /usr -prune -o \( -name "*.key" -o -name "*ca*.pem" -o -name "*.p12" -o -path "*secret*" \) -readable -type f -print 2>/dev/null); do
+		# A key the agent could use, not a test vector that merely mentions one.
+		grep -q "PRIVATE KEY" "$f" 2>/dev/null && openssl pkey -in "$f" -noout 2>/dev/null && found="$found $f"
+	done
+	[ -z "$found" ] || { echo "readable private keys:$found"; exit 1; }
+	[ ! -e /run/secrets ] && [ ! -e /certs ]'
 
-# The agent cannot see the enforcer's state either.
 probe 92b "cagectl state, logs and pins are hidden" - "
 	[ ! -e /sys/fs/bpf/cagectl ] || exit 1
 	for d in $CAGECTL_RUN_DIR $CAGECTL_STATE_DIR $CAGECTL_LOG_DIR; do

@@ -18,6 +18,10 @@ LAB_NO_CAGE=1 "$LAB" up >/dev/null || { not_ok "lab up"; exit 1; }
 trap cleanup EXIT  # only now: a failed up must not take down someone else's lab
 # Counters start at zero with each `up`; so does this run's part of the audit log.
 rm -f "$(audit_file "$CAGE")"
+# A kernel-only cage: no daemons (CAGECTL_LIBEXEC names a directory without them), so the gateway
+# ports are free for the stand-in listener.
+export CAGECTL_LIBEXEC=$BUILD/no-daemons
+mkdir -p "$CAGECTL_LIBEXEC"
 check "cagectl up matrix.yaml in lab-host" "$LAB" exec "$CAGECTL" -q up "$TOP/tests/integration/matrix.yaml"
 status=$("$LAB" exec "$CAGECTL" status "$CAGE" --json)
 gw4=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["gateway4"])' <<<"$status")

@@ -94,6 +94,8 @@ int cli_cage_names(char names[][64], int max);
 int cli_known_cage_names(char names[][64], int max);
 /* Runs this cagectl binary with argv (NULL-terminated), waits; its exit code or -errno. */
 int cli_run_self(char *const argv[]);
+/* cmd_stats.c: every counter of the pinned stats map into counts[REASON_MAX]; how many, or -errno. */
+int cli_read_stats(const struct cage_paths *p, uint64_t *counts);
 /* Reads a whole file (NUL-terminated) up to max bytes; -errno. */
 int cli_read_file(const char *path, char **out, size_t *len, size_t max);
 /* Writes atomically (temp file + rename) with mode; -errno. */

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,24 +49,6 @@ static const char *view_state(const struct cage_view *v)
 	return v->monitor_alive ? "running" : "enforcing-unmonitored";
 }
 
-/* Reads every counter of the pinned stats map; returns how many were read. */
-static int read_stats(const struct cage_paths *p, uint64_t counts[REASON_MAX])
-{
-	int fd = cage_bpf_map_open(p->pin_dir, CAGE_PIN_STATS, true), n = 0;
-	struct cage_stat v;
-
-	memset(counts, 0, sizeof(uint64_t) * REASON_MAX);
-	if (fd < 0)
-		return fd;
-	for (unsigned r = 0; r < REASON_MAX; r++)
-		if (bpf_map_lookup_elem(fd, &r, &v) == 0) {
-			counts[r] = v.count;
-			n++;
-		}
-	close(fd);
-	return n;
-}
-
 static void print_view_json(const struct cage_view *v, bool detail)
 {
 	char buf[8192], addr[INET6_ADDRSTRLEN];
@@ -97,7 +78,7 @@ static void print_view_json(const struct cage_view *v, bool detail)
 		jb_str(&jb, "config", v->st.config_path);
 		jb_int(&jb, "created_at", v->st.created_at);
 	}
-	if (detail && read_stats(&v->p, counts) > 0) {
+	if (detail && cli_read_stats(&v->p, counts) > 0) {
 		jb_key(&jb, "counters");
 		jb_open(&jb);
 		for (unsigned r = 1; r < REASON_MAX; r++)
@@ -126,45 +107,12 @@ static void print_view_text(const struct cage_view *v, bool detail)
 	       v->monitor_alive ? v->monitor : 0);
 	printf("  processes: %d\n", v->nprocs < 0 ? 0 : v->nprocs);
 	printf("  pins:      %s\n", v->p.pin_dir);
-	if (detail && read_stats(&v->p, counts) > 0) {
+	if (detail && cli_read_stats(&v->p, counts) > 0) {
 		printf("  counters:\n");
 		for (unsigned r = 1; r < REASON_MAX; r++)
 			if (counts[r])
 				printf("    %-24s %llu\n", cage_reason_name(r), (unsigned long long)counts[r]);
 	}
-}
-
-/* Names of cages that have a run directory, sorted. */
-static int cage_names(char names[][64], int max)
-{
-	struct cage_paths roots;
-	struct dirent *de;
-	DIR *d;
-	int n = 0;
-
-	cage_paths_roots(&roots);
-	d = opendir(roots.run_root);
-	if (!d)
-		return 0;
-	while ((de = readdir(d)) && n < max)
-		if (de->d_name[0] != '.' && cage_name_valid(de->d_name))
-			snprintf(names[n++], 64, "%s", de->d_name);
-	closedir(d);
-	qsort(names, (size_t)n, 64, (int (*)(const void *, const void *))strcmp);
-	return n;
-}
-
-static void strip_json_flag(int *argc, char **argv)
-{
-	int j = 0;
-
-	for (int i = 0; i < *argc; i++) {
-		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j"))
-			json_output = log_json = true;
-		else
-			argv[j++] = argv[i];
-	}
-	*argc = j;
 }
 
 int do_status(int argc, char **argv)
@@ -173,7 +121,7 @@ int do_status(int argc, char **argv)
 	struct cage_view v;
 	int n, rc = 0;
 
-	strip_json_flag(&argc, argv);
+	cli_strip_json(&argc, argv);
 	if (argc > 0) {
 		if (!cage_name_valid(argv[0])) {
 			p_err("status: '%s' is not a cage name", argv[0]);
@@ -187,7 +135,7 @@ int do_status(int argc, char **argv)
 		json_output ? print_view_json(&v, true) : print_view_text(&v, true);
 		return v.layers_ok ? 0 : 1;
 	}
-	n = cage_names(names, 256);
+	n = cli_cage_names(names, 256);
 	if (json_output)
 		printf("[");
 	for (int i = 0; i < n; i++) {
@@ -210,8 +158,8 @@ int do_list(int argc, char **argv)
 	struct cage_view v;
 	int n;
 
-	strip_json_flag(&argc, argv);
-	n = cage_names(names, 256);
+	cli_strip_json(&argc, argv);
+	n = cli_cage_names(names, 256);
 	if (json_output)
 		printf("[");
 	else if (n)
@@ -235,76 +183,12 @@ int do_list(int argc, char **argv)
 	return 0;
 }
 
-int do_stats(int argc, char **argv)
-{
-	uint64_t counts[REASON_MAX];
-	struct cage_paths p;
-
-	strip_json_flag(&argc, argv);
-	if (argc < 1 || !cage_name_valid(argv[0])) {
-		p_err("stats: usage: cagectl stats NAME [--json]");
-		return EXIT_USAGE;
-	}
-	cage_paths_init(&p, argv[0]);
-	if (read_stats(&p, counts) < 0) {
-		p_err("stats: no pinned counters at %s/%s (is cage %s up?)", p.pin_dir, CAGE_PIN_STATS,
-		      argv[0]);
-		return 1;
-	}
-	if (json_output)
-		printf("{");
-	for (unsigned r = 1; r < REASON_MAX; r++) {
-		if (json_output)
-			printf("%s\"%s\":%llu", r > 1 ? "," : "", cage_reason_name(r),
-			       (unsigned long long)counts[r]);
-		else
-			printf("%-24s %llu\n", cage_reason_name(r), (unsigned long long)counts[r]);
-	}
-	if (json_output)
-		printf("}\n");
-	return 0;
-}
-
-int do_audit(int argc, char **argv)
-{
-	struct cage_paths p;
-	char line[16384];
-	long n = -1, total = 0, i = 0;
-	FILE *f;
-
-	strip_json_flag(&argc, argv);
-	if (argc >= 3 && !strcmp(argv[1], "-n")) {
-		n = strtol(argv[2], NULL, 10);
-	} else if (argc != 1) {
-		p_err("audit: usage: cagectl audit NAME [-n N]");
-		return EXIT_USAGE;
-	}
-	if (!cage_name_valid(argv[0])) {
-		p_err("audit: '%s' is not a cage name", argv[0]);
-		return EXIT_USAGE;
-	}
-	cage_paths_init(&p, argv[0]);
-	f = fopen(p.audit_file, "re");
-	if (!f) {
-		p_err("audit: can't open %s: %s", p.audit_file, strerror(errno));
-		return 1;
-	}
-	while (fgets(line, sizeof(line), f))
-		total++;
-	rewind(f);
-	while (fgets(line, sizeof(line), f))
-		if (n < 0 || i++ >= total - n)
-			fputs(line, stdout);
-	fclose(f);
-	return 0;
-}
-
 int do_validate(int argc, char **argv)
 {
 	struct cage_config_file *cfg;
 	int rc = 0;
 
-	strip_json_flag(&argc, argv);
+	cli_strip_json(&argc, argv);
 	if (argc < 1) {
 		p_err("validate: usage: cagectl validate CAGE.YAML...");
 		return EXIT_USAGE;

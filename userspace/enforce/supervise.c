@@ -129,7 +129,9 @@ static int open_sockets(struct supervisor *s)
 	struct supervised *px = &s->d[DAEMON_PROXY], *dns = &s->d[DAEMON_DNS];
 	int fd;
 
-#define ADD(d, expr) do { fd = (expr); if (fd < 0) return fd; (d)->fds[(d)->n_fds++] = fd; } while (0)
+/* Only for daemons that exist: a cage without them keeps its gateway ports closed. */
+#define ADD(d, expr) do { if (!(d)->path[0]) break; fd = (expr); if (fd < 0) return fd; \
+			  (d)->fds[(d)->n_fds++] = fd; } while (0)
 	ADD(px, listen_on(AF_INET, SOCK_STREAM, &st->addrs.gw4, st->proxy_port));
 	ADD(px, listen_on(AF_INET, SOCK_STREAM, &st->addrs.gw4, st->explicit_port));
 	ADD(dns, listen_on(AF_INET, SOCK_DGRAM, &st->addrs.gw4, st->dns_port));
@@ -210,11 +212,12 @@ int supervisor_init(struct supervisor *s, const struct cage_paths *p, const stru
 static pid_t spawn_daemon(struct supervisor *s, struct supervised *d, int ready_w)
 {
 	char arg_uid[16], arg_gid[16], fds_a[32], fds_b[32], arg_ready[16], ca_dir[PATH_MAX + 8];
-	char config[PATH_MAX + 16];
-	const char *argv[32];
+	char config[PATH_MAX + 16], dns_addr[INET_ADDRSTRLEN];
+	const char *argv[40];
 	int n = 0, target = 3, moved[8];
 	pid_t pid;
 
+	inet_ntop(AF_INET, &s->st->addrs.gw4, dns_addr, sizeof(dns_addr));
 	snprintf(arg_uid, sizeof(arg_uid), "%u", d->uid);
 	snprintf(arg_gid, sizeof(arg_gid), "%u", d->gid);
 	snprintf(config, sizeof(config), "%s/cage.yaml", s->p->state_dir);
@@ -268,12 +271,23 @@ static pid_t spawn_daemon(struct supervisor *s, struct supervised *d, int ready_
 			argv[n++] = "--upstream-ca";
 			argv[n++] = s->upstream_ca;
 		}
-		/* With cage-dns in place, an address it never answered is never dialled. */
+		/*
+		 * With cage-dns in place, an address it never answered is never dialled, and the
+		 * proxy's own look-ups (CONNECT, absolute-form) go through it too: the same policy,
+		 * and the answers land in dns_allow.
+		 */
 		if (s->d[DAEMON_DNS].path[0]) {
 			argv[n++] = "--dns-allow-fallback";
 			argv[n++] = "off";
+			argv[n++] = "--dns-upstream";
+			argv[n++] = dns_addr;
 		}
 	} else {
+		/* Where the host's resolvers are listed, when not /etc/resolv.conf (the test lab). */
+		if (getenv("CAGECTL_RESOLV_CONF")) {
+			argv[n++] = "--resolv-conf";
+			argv[n++] = getenv("CAGECTL_RESOLV_CONF");
+		}
 		argv[n++] = "--udp-fd";
 		argv[n++] = fds_a;
 		argv[n++] = "--tcp-fd";

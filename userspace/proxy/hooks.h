@@ -13,7 +13,14 @@
  * with the JSON deny body when nothing of the response was sent yet, otherwise the connection
  * is closed) and nothing more of it is forwarded; EDIT is only meaningful for the header
  * hooks: the hook has queued edits on `m` with http1_header_*() and the message is
- * re-serialised with them. EDIT from a body hook acts as ALLOW (bodies are not rewritten yet).
+ * re-serialised with them. EDIT from a body hook acts as ALLOW.
+ *
+ * Body filters: after a header hook allowed a message with a body, body_mode() may ask for
+ * the body to go through filter_body() instead of on_*_body: the filter's output (emit) is
+ * forwarded instead of the body. PROXY_BODY_FILTER keeps the length (Content-Length framing
+ * is kept; a hold-back is fine); PROXY_BODY_RESIZE may change it, and the proxy re-frames the
+ * message as chunked (a response to an HTTP/1.0 request: until close). data NULL = the end
+ * of the body: flush what was held back.
  */
 #ifndef CAGE_PROXY_HOOKS_H
 #define CAGE_PROXY_HOOKS_H
@@ -32,6 +39,7 @@ struct proxy_msg_info {
 	const char *host;        /* canonical */
 	uint16_t port;
 	bool tls;                /* the agent spoke TLS to us */
+	bool upstream_tls;       /* we dial host:port with TLS (the scheme the policy checked) */
 	const char *mode;        /* "inspect" */
 	uint32_t pid;            /* of the agent process, 0 when unknown */
 	const char *comm;
@@ -41,7 +49,13 @@ struct proxy_msg_info {
 struct proxy_block {
 	int status;              /* 0 → 403 */
 	char reason[64];         /* audit reason, e.g. "dlp.hit" */
+	char detail[128];        /* audit detail (names and locations, never values); optional */
 };
+
+enum proxy_body_mode { PROXY_BODY_PASS = 0, PROXY_BODY_FILTER, PROXY_BODY_RESIZE };
+
+/* Output of a body filter: nonzero aborts (the message is then blocked). */
+typedef int (*proxy_emit_fn)(void *arg, const void *buf, size_t len);
 
 struct proxy_hooks {
 	void *ctx;
@@ -56,6 +70,10 @@ struct proxy_hooks {
 					       struct proxy_block *blk);
 	enum proxy_verdict (*on_ws_frame)(void *ctx, void *txn, bool from_agent, uint8_t opcode,
 					  const uint8_t *payload, size_t len, struct proxy_block *blk);
+	enum proxy_body_mode (*body_mode)(void *ctx, void *txn, bool response);
+	enum proxy_verdict (*filter_body)(void *ctx, void *txn, bool response, const uint8_t *data,
+					  size_t len, proxy_emit_fn emit, void *arg,
+					  struct proxy_block *blk);
 	/* complete: the response ended normally (false: blocked, reset, timed out). */
 	void (*on_end)(void *ctx, void *txn, bool complete);
 };

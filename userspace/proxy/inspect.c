@@ -57,11 +57,99 @@ static void deny_request(struct px_conn *c, const char *event, int status, const
 	px_deny_http(c, status, reason, host);
 }
 
+/* A hook blocked the request: its status, reason and detail. */
+static void deny_hook(struct px_conn *c)
+{
+	deny_request(c, "proxy.request", c->blk.status ? c->blk.status : 403,
+		     c->blk.reason[0] ? c->blk.reason : "hook", c->up_host,
+		     c->blk.detail[0] ? c->blk.detail : NULL);
+}
+
+/* Appends filter output to out, as one chunk when the message is re-chunked. */
+static int emit_framed(struct px_buf *out, bool chunked, const void *buf, size_t len)
+{
+	char line[24];
+	int n = 0;
+
+	if (!len)
+		return 0;
+	if (chunked)
+		n = snprintf(line, sizeof(line), "%zx\r\n", len);
+	if (!px_buf_reserve(out, (size_t)n + len + 2, out->end - out->start + (size_t)n + len + 2 + PX_BUF_SIZE))
+		return -ENOMEM;
+	memcpy(out->data + out->end, line, (size_t)n);
+	out->end += (size_t)n;
+	memcpy(out->data + out->end, buf, len);
+	out->end += len;
+	if (chunked) {
+		memcpy(out->data + out->end, "\r\n", 2);
+		out->end += 2;
+	}
+	return 0;
+}
+
+static int emit_up(void *arg, const void *buf, size_t len)
+{
+	struct px_conn *c = arg;
+
+	return emit_framed(&c->up.out, c->req_chunked, buf, len);
+}
+
+static int emit_cl(void *arg, const void *buf, size_t len)
+{
+	struct px_conn *c = arg;
+
+	return emit_framed(&c->cl.out, c->resp_chunked, buf, len);
+}
+
+/* End of a filtered body: flush the filter, then the last chunk. false: blocked. */
+static bool filter_finish(struct px_conn *c, bool response)
+{
+	const struct proxy_hooks *h = proxy_hooks_get();
+	struct px_buf *out = response ? &c->cl.out : &c->up.out;
+	bool chunked = response ? c->resp_chunked : c->req_chunked;
+
+	if (h->filter_body(h->ctx, c->txn, response, NULL, 0, response ? emit_cl : emit_up, c,
+			   &c->blk) == PROXY_BLOCK)
+		return false;
+	return !chunked || emit_framed(out, false, "0\r\n\r\n", 5) == 0;
+}
+
+static void remove_header_all(struct http1_message *m, const uint8_t *buf, const char *name);
+
+/*
+ * Framing of a filtered body: chunked is re-chunked; a length that may change becomes chunked
+ * or, towards an HTTP/1.0 agent, the end of the connection.
+ */
+static void reframe(struct http1_message *m, const uint8_t *buf, bool resize, bool peer_http10,
+		    bool *chunked, bool *close_after)
+{
+	*chunked = m->framing == HTTP1_BODY_CHUNKED;
+	if (!resize || m->framing != HTTP1_BODY_LENGTH)
+		return;
+	remove_header_all(m, buf, "Content-Length");
+	if (peer_http10) {
+		remove_header_all(m, buf, "Connection");
+		http1_header_add(m, "Connection", "close");
+		*close_after = true;
+		return;
+	}
+	http1_header_add(m, "Transfer-Encoding", "chunked");
+	*chunked = true;
+}
+
 static int on_req_body(void *ctx, const uint8_t *data, size_t len)
 {
 	struct px_conn *c = ctx;
 	const struct proxy_hooks *h = proxy_hooks_get();
 
+	if (c->req_filter) {
+		if (h->filter_body(h->ctx, c->txn, false, data, len, emit_up, c, &c->blk) == PROXY_BLOCK) {
+			c->hook_blocked = true;
+			return 1;
+		}
+		return 0;
+	}
 	if (h && h->on_request_body &&
 	    h->on_request_body(h->ctx, c->txn, data, len, &c->blk) == PROXY_BLOCK) {
 		c->hook_blocked = true;
@@ -75,6 +163,13 @@ static int on_resp_body(void *ctx, const uint8_t *data, size_t len)
 	struct px_conn *c = ctx;
 	const struct proxy_hooks *h = proxy_hooks_get();
 
+	if (c->resp_filter) {
+		if (h->filter_body(h->ctx, c->txn, true, data, len, emit_cl, c, &c->blk) == PROXY_BLOCK) {
+			c->hook_blocked = true;
+			return 1;
+		}
+		return 0;
+	}
 	if (h && h->on_response_body &&
 	    h->on_response_body(h->ctx, c->txn, data, len, &c->blk) == PROXY_BLOCK) {
 		c->hook_blocked = true;
@@ -299,14 +394,23 @@ static bool on_request(struct px_conn *c, const uint8_t *buf)
 	if (h && h->on_request_headers) {
 		c->info = (struct proxy_msg_info){
 			.cage = px.cage, .host = c->up_host, .port = c->up_port, .tls = c->agent_tls,
+			.upstream_tls = c->up_tls,
 			.mode = "inspect", .pid = c->has_orig ? c->orig.pid : 0,
 			.comm = c->has_orig ? c->orig.comm : NULL,
 		};
 		if (h->on_request_headers(h->ctx, &c->txn, &c->info, m, buf, &c->blk) == PROXY_BLOCK) {
-			deny_request(c, "proxy.request", c->blk.status ? c->blk.status : 403,
-				     c->blk.reason[0] ? c->blk.reason : "hook", c->up_host, NULL);
+			deny_hook(c);
 			return true;
 		}
+	}
+	c->req_filter = c->req_chunked = false;
+	if (h && h->body_mode && h->filter_body && c->txn &&
+	    (m->framing == HTTP1_BODY_LENGTH || m->framing == HTTP1_BODY_CHUNKED)) {
+		enum proxy_body_mode bm = h->body_mode(h->ctx, c->txn, false);
+
+		c->req_filter = bm != PROXY_BODY_PASS;
+		if (c->req_filter)
+			reframe(m, buf, bm == PROXY_BODY_RESIZE, false, &c->req_chunked, NULL);
 	}
 	if (!serialize_to(&c->up.out, m, buf)) {
 		deny_request(c, "proxy.bad_request", 431, "headers_too_big", c->up_host, NULL);
@@ -380,16 +484,28 @@ static bool request_body(struct px_conn *c)
 	size_t avail = b->end - b->start - c->cl.fwd, consumed = 0;
 	int r;
 
+	/* A filtered body is copied into up.out: let upstream take some before reading more. */
+	if (c->req_filter && c->up.out.end - c->up.out.start > 4 * PX_BUF_SIZE)
+		return false;
 	r = http1_feed(&c->req, b->data + b->start + c->cl.fwd, avail, &consumed);
-	c->cl.fwd += consumed;
+	if (c->req_filter) {
+		b->start += consumed; /* the filter's output replaced these bytes */
+		if (b->start == b->end)
+			b->start = b->end = 0;
+	} else {
+		c->cl.fwd += consumed;
+	}
 	if (r == HTTP1_DONE) {
+		if (c->req_filter && !filter_finish(c, false)) {
+			deny_hook(c);
+			return true;
+		}
 		c->rq = RQ_WAIT;
 		return true;
 	}
 	if (r < 0) {
 		if (c->hook_blocked)
-			deny_request(c, "proxy.request", c->blk.status ? c->blk.status : 403,
-				     c->blk.reason[0] ? c->blk.reason : "hook", c->up_host, NULL);
+			deny_hook(c);
 		else
 			deny_request(c, "proxy.bad_request", 400, http1_error_name(r), c->up_host, NULL);
 		return true;
@@ -472,9 +588,19 @@ static bool response(struct px_conn *c)
 		}
 		if (h && h->on_response_headers &&
 		    h->on_response_headers(h->ctx, c->txn, m, b->data + b->start, &c->blk) == PROXY_BLOCK) {
-			deny_request(c, "proxy.request", c->blk.status ? c->blk.status : 403,
-				     c->blk.reason[0] ? c->blk.reason : "hook", c->up_host, NULL);
+			deny_hook(c);
 			return true;
+		}
+		c->resp_filter = c->resp_chunked = false;
+		if (h && h->body_mode && h->filter_body && c->txn && !m->interim && m->status != 101 &&
+		    m->framing != HTTP1_BODY_NONE && m->framing != HTTP1_BODY_TUNNEL) {
+			enum proxy_body_mode bm = h->body_mode(h->ctx, c->txn, true);
+
+			c->resp_filter = bm != PROXY_BODY_PASS;
+			if (c->resp_filter)
+				reframe(m, b->data + b->start, bm == PROXY_BODY_RESIZE,
+					c->req.msg.version_minor == 0, &c->resp_chunked,
+					&c->close_after_response);
 		}
 		if (m->status == 101 && (!c->req_ws || !(m->upgrade & HTTP1_UPGRADE_WEBSOCKET))) {
 			upstream_broken(c, "unexpected_upgrade");
@@ -501,14 +627,27 @@ static bool response(struct px_conn *c)
 		c->rs = RS_BODY;
 		avail = b->end - b->start;
 	}
-	/* RS_BODY */
+	/* RS_BODY; a filtered body is copied into cl.out: let the agent take some first. */
+	if (c->resp_filter && c->cl.out.end - c->cl.out.start > 4 * PX_BUF_SIZE)
+		return false;
 	r = http1_feed(&c->resp, b->data + b->start + c->up.fwd, avail - c->up.fwd, &consumed);
-	c->up.fwd += consumed;
+	if (c->resp_filter) {
+		b->start += consumed;
+		if (b->start == b->end)
+			b->start = b->end = 0;
+	} else {
+		c->up.fwd += consumed;
+	}
 	if (r == HTTP1_NEED_MORE && c->up.rd_eof && c->up.fwd == b->end - b->start)
 		r = http1_finish(&c->resp);
 	if (r == HTTP1_DONE) {
-		response_done(c);
-		return true;
+		if (c->resp_filter && !filter_finish(c, true)) {
+			c->hook_blocked = true;
+			r = HTTP1_E_ABORTED;
+		} else {
+			response_done(c);
+			return true;
+		}
 	}
 	if (r < 0) {
 		if (c->hook_blocked) {

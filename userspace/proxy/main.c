@@ -26,6 +26,7 @@
 #include "enforce/bpf_loader.h"
 #include "enforce/origdst.h"
 #include "enforce/privdrop.h"
+#include "proxy/hooks_secrets.h"
 #include "lib/log.h"
 #include "proxy/proxy.h"
 #include "proxy/tls.h"
@@ -279,6 +280,9 @@ int main(int argc, char **argv)
 	}
 	if (load_policy(&o, &pol))
 		return 1;
+	/* The host key and the secrets store are root's: read them before the drop. */
+	if (px_hooks_setup(o.cage, o.config))
+		return 1;
 	atomic_store(&px.policy, pol);
 	{
 		struct proxy_ca *ca = NULL;
@@ -341,6 +345,9 @@ int main(int argc, char **argv)
 				policy_put(old);
 				px_audit_simple("proxy.reload", "config_reloaded", NULL);
 			}
+			/* `cagectl secret set` signals us: new values, same placeholders. */
+			if (px_hooks_reload() == 0)
+				px_audit_simple("proxy.reload", "secrets_reloaded", NULL);
 		} else if (sig == SIGTERM || sig == SIGINT) {
 			break;
 		}

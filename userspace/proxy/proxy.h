@@ -140,6 +140,8 @@ struct px_conn {
 	bool close_after_response;
 	void *txn;
 	bool hook_blocked;
+	bool req_filter, req_chunked;      /* request body through hooks->filter_body; re-chunk it */
+	bool resp_filter, resp_chunked;
 	struct proxy_block blk;
 	struct proxy_msg_info info;
 

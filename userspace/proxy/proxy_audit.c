@@ -2,9 +2,11 @@
 /*
  * One audit line per inspected request, or per connection for passthrough and denials. The
  * audit log writer keeps one line buffer, so the workers take turns under a mutex. Only names,
- * ports, paths (truncated) and counters are written: never header values, bodies or secrets.
+ * ports, paths (without query, withheld for refused content) and counters are written: never
+ * header values, bodies or secrets.
  */
 #include <pthread.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "audit/audit.h"
@@ -12,6 +14,35 @@
 #include "proxy/proxy.h"
 
 static pthread_mutex_t audit_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* A request that secret or content inspection refused: its URL may be the very secret. */
+static bool blocked_for_content(const struct px_audit *a)
+{
+	const char *r = a->reason ? a->reason : "", *e = a->event ? a->event : "";
+
+	return !strncmp(r, "dlp.", 4) || !strncmp(r, "secret.", 7) || !strncmp(e, "dlp.", 4) ||
+	       !strncmp(e, "secret.", 7) || !strncmp(r, "inject.", 7) || !strncmp(e, "inject.", 7);
+}
+
+/*
+ * The path of a request for the audit line: never the query string (tokens travel there), cut
+ * at 256 bytes, and withheld whole when the request was refused for what it carried.
+ */
+static void audit_path(struct json_buf *jb, const struct px_audit *a)
+{
+	size_t len;
+
+	if (blocked_for_content(a)) {
+		jb_str(jb, "path", "(withheld: the request was refused for its content)");
+		return;
+	}
+	len = strcspn(a->path, "?#");
+	if (len > 256)
+		len = 256;
+	jb_strn(jb, "path", a->path, len);
+	if (a->path[len] == '?' || a->path[len] == '#')
+		jb_bool(jb, "query_omitted", true);
+}
 
 void px_audit(struct px_conn *c, const struct px_audit *a)
 {
@@ -34,7 +65,7 @@ void px_audit(struct px_conn *c, const struct px_audit *a)
 	if (a->port)
 		jb_uint(jb, "port", a->port);
 	if (a->path)
-		jb_strn(jb, "path", a->path, strnlen(a->path, 256));
+		audit_path(jb, a);
 	if (a->status)
 		jb_int(jb, "status", a->status);
 	if (a->reason)

@@ -58,11 +58,12 @@ static int mkdir_p(const char *dir, mode_t mode)
 	if (n == 0 || n >= sizeof(tmp))
 		return -ENAMETOOLONG;
 	memcpy(tmp, dir, n + 1);
+	/* Parents must stay traversable: the daemons reach the cage's config through them. */
 	for (char *p = tmp + 1; *p; p++) {
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
 			return -errno;
 		*p = '/';
 	}
@@ -456,7 +457,7 @@ int secrets_hostkey_load(const char *state_root, bool create, struct secrets_hos
 	int dir_fd, err;
 
 	memset(hk, 0, sizeof(*hk));
-	if (create && (err = mkdir_p(state_root, 0700)))
+	if (create && (err = mkdir_p(state_root, 0711)))
 		return err;
 	dir_fd = open(state_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir_fd < 0)
