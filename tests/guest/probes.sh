@@ -19,8 +19,8 @@ t "a denied name asked of the cage resolver is not answered" sh -c "! nslookup $
 t "a lab resolver asked directly is not reached" sh -c "! nslookup $NONCE-2.denied.test $PUB4"
 if [ "$HAVE_PROXY" = 1 ]; then
 	t "an allowed HTTPS request succeeds through the proxy" sh -c \
-		"[ \"\$(curl -sS -m 20 -o /dev/null -w %{http_code} --cacert /etc/cage/ca.crt https://api.allowed.test/headers)\" = 200 ]"
-	t "a blocked host is denied" sh -c "! curl -sf -m 20 --cacert /etc/cage/ca.crt https://evil.test/$NONCE-3"
+		"[ \"\$(curl -sS -m 60 -o /dev/null -w %{http_code} --cacert /etc/cage/ca.crt https://api.allowed.test/headers)\" = 200 ]"
+	t "a blocked host is denied" sh -c "! curl -sf -m 60 --cacert /etc/cage/ca.crt https://evil.test/$NONCE-3"
 fi
 sleep 1
 echo "GUEST done"

@@ -20,7 +20,8 @@
 #include "enforce/supervise.h"
 #include "lib/log.h"
 
-#define READY_TIMEOUT_MS 5000
+/* Generous: a TCG-emulated guest compiles the proxy's pattern database slowly. */
+#define READY_TIMEOUT_MS 30000
 #define BACKOFF_MAX_MS 5000
 #define HEALTHY_MS 30000
 
@@ -334,49 +335,53 @@ static pid_t spawn_daemon(struct supervisor *s, struct supervised *d, int ready_
 	_exit(127);
 }
 
-static void start_one(struct supervisor *s, struct supervised *d)
+/* Waits for a started daemon's ready byte; a daemon not ready in time is killed and restarted. */
+static void await_ready(struct supervisor *s, struct supervised *d, int ready_r, uint64_t deadline)
 {
-	struct pollfd pfd;
+	struct pollfd pfd = { .fd = ready_r, .events = POLLIN };
 	char pidfile[PATH_MAX + 16], c;
-	int pipefd[2], status;
+	uint64_t now = now_ms();
+	int status;
 
-	if (pipe2(pipefd, O_CLOEXEC))
-		return;
-	d->pid = spawn_daemon(s, d, pipefd[1]);
-	close(pipefd[1]);
-	if (d->pid < 0) {
-		d->pid = 0;
-		close(pipefd[0]);
-		return;
-	}
-	d->started_ms = now_ms();
-	pfd.fd = pipefd[0];
-	pfd.events = POLLIN;
-	if (poll(&pfd, 1, READY_TIMEOUT_MS) == 1 && read(pipefd[0], &c, 1) == 1) {
+	if (poll(&pfd, 1, now < deadline ? (int)(deadline - now) : 0) == 1 && read(ready_r, &c, 1) == 1) {
 		snprintf(pidfile, sizeof(pidfile), "%s/%s.pid", s->p->run_dir, d->name);
 		pidfile_write(pidfile, d->pid);
 		audit_daemon(s, d, d->restarts ? "daemon.restarted" : "daemon.started", "info", -1);
 	} else {
-		/* Not ready in time: kill it; the exit goes through the normal restart path. */
+		/* The exit goes through the normal restart path, with its backoff. */
 		audit_daemon(s, d, "daemon.not_ready", "error", -1);
 		kill(d->pid, SIGKILL);
 		if (waitpid(d->pid, &status, 0) == d->pid)
 			supervisor_reaped(s, d->pid, status);
 	}
-	close(pipefd[0]);
+	close(ready_r);
 }
 
+/* Starts every wanted daemon that is due, all at once, then waits for each to be ready. */
 void supervisor_tick(struct supervisor *s)
 {
-	uint64_t now = now_ms();
+	int ready_r[DAEMON_COUNT], pipefd[2];
+	uint64_t now = now_ms(), deadline = now + READY_TIMEOUT_MS;
 
 	for (int i = 0; i < DAEMON_COUNT; i++) {
 		struct supervised *d = &s->d[i];
 
-		if (!d->wanted || d->pid || now < d->next_start_ms)
+		ready_r[i] = -1;
+		if (!d->wanted || d->pid || now < d->next_start_ms || pipe2(pipefd, O_CLOEXEC))
 			continue;
-		start_one(s, d);
+		d->pid = spawn_daemon(s, d, pipefd[1]);
+		close(pipefd[1]);
+		if (d->pid <= 0) {
+			d->pid = 0;
+			close(pipefd[0]);
+			continue;
+		}
+		d->started_ms = now;
+		ready_r[i] = pipefd[0];
 	}
+	for (int i = 0; i < DAEMON_COUNT; i++)
+		if (ready_r[i] >= 0)
+			await_ready(s, &s->d[i], ready_r[i], deadline);
 }
 
 bool supervisor_reaped(struct supervisor *s, pid_t pid, int status)

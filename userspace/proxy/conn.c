@@ -558,7 +558,8 @@ static bool agent_tls_step(struct px_conn *c)
 }
 
 #define PX_LINGER_MS 2000
-#define PX_LINGER_BYTES (1u << 20)
+/* Enough for a fast client to see its answer before the close; bounded by the deadline too. */
+#define PX_LINGER_BYTES (64u << 20)
 
 /*
  * Flush the answer, then close. After an HTTP denial the agent may still be sending (a 200 KB

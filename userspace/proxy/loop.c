@@ -40,12 +40,21 @@ int px_worker_run(struct px_worker *w)
 		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, px.listen_fd[i], &ev))
 			return -errno;
 	}
+	if (px.stop_fd >= 0) {
+		/* Level-triggered and never read: once written, every worker wakes and leaves. */
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+
+		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, px.stop_fd, &ev))
+			return -errno;
+	}
 	while (!atomic_load(&px.stopping)) {
 		int n = epoll_wait(w->epfd, evs, 64, 250);
 
 		for (int i = 0; i < n; i++) {
 			struct px_handle *h = evs[i].data.ptr;
 
+			if (!h)
+				continue;  /* the stop eventfd */
 			if (h->kind == PXH_LISTEN)
 				px_conn_accept(w, px.listen_fd[h->index], px.listen_explicit[h->index]);
 			else

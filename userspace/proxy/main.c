@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <sys/eventfd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -244,6 +245,7 @@ int main(int argc, char **argv)
 	px.max_conns = (unsigned)o.max_conns;
 	px.dns_allow_fallback = o.fallback;
 	px.origdst_fd = px.dns_allow_fd = -1;
+	px.stop_fd = eventfd(0, EFD_CLOEXEC);
 	if ((err = add_fds(o.transparent_fds, false)) || (err = add_fds(o.explicit_fds, true))) {
 		p_err("listening fds: %s", strerror(-err));
 		return 1;
@@ -353,6 +355,8 @@ int main(int argc, char **argv)
 		}
 	}
 	atomic_store(&px.stopping, true);
+	if (px.stop_fd >= 0 && write(px.stop_fd, &(uint64_t){ 1 }, sizeof(uint64_t)) < 0)
+		p_warn("can't wake the workers: %s", strerror(errno));
 	for (long i = 0; i < n_workers; i++)
 		pthread_join(threads[i], NULL);
 	audit_close(px.audit);

@@ -42,6 +42,7 @@ struct px_global {
 	unsigned max_conns;
 	bool dns_allow_fallback;            /* see docs/proxy.md: until cage-dns fills dns_allow */
 	atomic_bool stopping;
+	int stop_fd;                /* eventfd written once on SIGTERM: wakes every worker at once */
 	int listen_fd[PX_MAX_LISTENERS];
 	bool listen_explicit[PX_MAX_LISTENERS];
 	size_t n_listen;
