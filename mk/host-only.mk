@@ -25,7 +25,7 @@ HOST_SRCS  := backends/host/main_host.c \
 	userspace/lib/log.c userspace/lib/json.c userspace/lib/domain.c userspace/lib/ipclass.c \
 	backends/backend.c backends/backend_util.c backends/backend_cli.c backends/guest_files.c \
 	backends/lima/lima_backend.c backends/apple-container/apple_container_backend.c \
-	backends/host/cmd_host.c
+	backends/host/cmd_host.c userspace/cli/cli_config.c
 HOST_OBJS  := $(HOST_SRCS:%.c=$(HOST_BUILD)/host-obj/%.o)
 HOST_CAGECTL := $(HOST_BUILD)/cagectl
 

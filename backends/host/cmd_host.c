@@ -13,30 +13,6 @@
 #include "config/config.h"
 #include "lib/log.h"
 
-static void print_warning(const struct cage_config_diag *d, void *arg)
-{
-	char buf[1024];
-
-	(void)arg;
-	cage_config_diag_format(d, buf, sizeof(buf));
-	p_warn("%s", buf);
-}
-
-int cli_load_config(const char *path, struct cage_config_file **out)
-{
-	struct cage_config_diag diag;
-	char buf[1024];
-	int err;
-
-	memset(&diag, 0, sizeof(diag));
-	err = cage_config_load(path, out, &diag, print_warning, NULL);
-	if (err) {
-		cage_config_diag_format(&diag, buf, sizeof(buf));
-		p_err("%s", buf);
-	}
-	return err;
-}
-
 int do_up(int argc, char **argv)
 {
 	struct cage_config_file *cfg = NULL;

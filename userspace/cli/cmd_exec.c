@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cli_env.h"
 #include "config/config.h"
 #include "enforce/cage.h"
 #include "enforce/cgroup.h"
@@ -17,9 +18,6 @@
 #include "lib/log.h"
 #include "secrets/secrets.h"
 
-#define ENV_MAX 256
-#define CAGE_BUNDLE_IN_CAGE "/etc/ssl/certs/ca-certificates.crt"
-#define CAGE_CA_IN_CAGE "/etc/cage/ca.crt"
 
 static pid_t child_pid;
 
@@ -29,74 +27,11 @@ static void forward_signal(int sig)
 		kill(child_pid, sig);
 }
 
-struct env_builder {
-	char *v[ENV_MAX + 1];
-	size_t n;
-};
-
-__attribute__((format(printf, 2, 3)))
-static void env_add(struct env_builder *e, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	if (e->n >= ENV_MAX)
-		return;
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) >= 0)
-		e->v[e->n++] = s;
-	va_end(ap);
-}
-
-/* The workload's environment: a clean base, the proxy variables, then the config's env. */
-static void build_env(struct env_builder *e, const struct cage_state *st,
-		      const struct cage_config_file *cfg, const char *state_dir)
-{
-	char gw[INET_ADDRSTRLEN];
-	const char *term = getenv("TERM");
-
-	inet_ntop(AF_INET, &st->addrs.gw4, gw, sizeof(gw));
-	env_add(e, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-	env_add(e, "HOME=%s", cfg && cfg->workdir ? cfg->workdir : "/tmp");
-	env_add(e, "TERM=%s", term ? term : "dumb");
-	env_add(e, "LANG=C.UTF-8");
-	env_add(e, "CAGECTL_CAGE=%s", st->name);
-	/* Clients that honour proxy variables use the explicit port; the rest are redirected. */
-	env_add(e, "HTTP_PROXY=http://%s:%u", gw, st->explicit_port);
-	env_add(e, "HTTPS_PROXY=http://%s:%u", gw, st->explicit_port);
-	env_add(e, "http_proxy=http://%s:%u", gw, st->explicit_port);
-	env_add(e, "https_proxy=http://%s:%u", gw, st->explicit_port);
-	/* Every TLS stack the agent may use trusts the system roots plus the cage CA. */
-	env_add(e, "SSL_CERT_FILE=%s", CAGE_BUNDLE_IN_CAGE);
-	env_add(e, "REQUESTS_CA_BUNDLE=%s", CAGE_BUNDLE_IN_CAGE);
-	env_add(e, "CURL_CA_BUNDLE=%s", CAGE_BUNDLE_IN_CAGE);
-	env_add(e, "GIT_SSL_CAINFO=%s", CAGE_BUNDLE_IN_CAGE);
-	env_add(e, "NODE_EXTRA_CA_CERTS=%s", CAGE_CA_IN_CAGE);
-	env_add(e, "NO_PROXY=localhost,127.0.0.1,::1");
-	env_add(e, "no_proxy=localhost,127.0.0.1,::1");
-	for (size_t i = 0; cfg && i < cfg->n_env; i++)
-		env_add(e, "%s=%s", cfg->env[i].name, cfg->env[i].value);
-	/* The agent holds placeholders only; cage-proxy swaps the real value in where it is bound. */
-	for (size_t i = 0; cfg && i < cfg->n_secrets; i++) {
-		char ph[512];
-
-		if (secrets_placeholder_for(cfg, state_dir, cfg->secrets[i].name, ph, sizeof(ph)) == 0)
-			env_add(e, "%s=%s", cfg->secrets[i].name, ph);
-	}
-	e->v[e->n] = NULL;
-}
-
-static void env_free(struct env_builder *e)
-{
-	for (size_t i = 0; i < e->n; i++)
-		free(e->v[i]);
-}
-
 int do_exec(int argc, char **argv)
 {
 	struct cage_config_file *cfg = NULL;
 	struct cage_config_diag diag;
-	struct env_builder env = { .n = 0 };
+	struct cli_env env = { .n = 0 };
 	struct cage_bind *binds = NULL;
 	struct cage_paths paths;
 	struct cage_state st;
@@ -147,7 +82,7 @@ int do_exec(int argc, char **argv)
 		      cg < 0 ? "cgroup" : "netns", name);
 		goto out;
 	}
-	build_env(&env, &st, cfg, paths.state_dir);
+	cli_env_build(&env, &st, cfg, paths.state_dir, getenv("TERM"));
 	hide[0] = paths.state_root;
 	hide[1] = paths.run_root;
 	hide[2] = paths.log_root;
@@ -197,7 +132,7 @@ int do_exec(int argc, char **argv)
 	}
 out:
 	free(binds);
-	env_free(&env);
+	cli_env_free(&env);
 	if (cg >= 0)
 		close(cg);
 	if (ns >= 0)

@@ -29,6 +29,7 @@
 
 #include "audit/audit.h"
 #include "cli/cli.h"
+#include "cli/cli_env.h"
 #include "config/config.h"
 #include "enforce/cage.h"
 #include "enforce/cgroup.h"
@@ -41,11 +42,7 @@
 
 /* The inode of the initial PID namespace (PROC_PID_INIT_INO): a real guest's PID 1 lives there. */
 #define INITIAL_PIDNS_INO 0xEFFFFFFCU
-#define GUEST_ENV_MAX 256
 #define MODULES_LIST "/etc/cagectl/modules.load"
-/* Where `cagectl exec` (cmd_exec.c) puts the cage CA; the workload here must see the same. */
-#define CAGE_BUNDLE_IN_CAGE "/etc/ssl/certs/ca-certificates.crt"
-#define CAGE_CA_IN_CAGE "/etc/cage/ca.crt"
 
 static int sig_pipe[2] = { -1, -1 };
 
@@ -316,72 +313,11 @@ static int start_monitor(const struct cage_paths *p, const struct cage_state *st
 	return -ECHILD;
 }
 
-struct env_list {
-	char *v[GUEST_ENV_MAX + 1];
-	size_t n;
-};
-
-__attribute__((format(printf, 2, 3)))
-static void env_add(struct env_list *e, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	if (e->n >= GUEST_ENV_MAX)
-		return;
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) >= 0)
-		e->v[e->n++] = s;
-	va_end(ap);
-	e->v[e->n] = NULL;
-}
-
-/* The same environment `cagectl exec` gives (cmd_exec.c build_env); keep the two in step. */
-static void env_build(struct env_list *e, const struct cage_state *st, const struct cage_config_file *cfg,
-		      const char *state_dir)
-{
-	char gw[INET_ADDRSTRLEN];
-
-	inet_ntop(AF_INET, &st->addrs.gw4, gw, sizeof(gw));
-	env_add(e, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-	env_add(e, "HOME=%s", cfg->workdir ? cfg->workdir : "/tmp");
-	env_add(e, "TERM=dumb");
-	env_add(e, "LANG=C.UTF-8");
-	env_add(e, "CAGECTL_CAGE=%s", st->name);
-	/* Clients that honour proxy variables use the explicit port; the rest are redirected. */
-	env_add(e, "HTTP_PROXY=http://%s:%u", gw, st->explicit_port);
-	env_add(e, "HTTPS_PROXY=http://%s:%u", gw, st->explicit_port);
-	env_add(e, "http_proxy=http://%s:%u", gw, st->explicit_port);
-	env_add(e, "https_proxy=http://%s:%u", gw, st->explicit_port);
-	/* Every TLS stack the agent may use trusts the system roots plus the cage CA. */
-	env_add(e, "SSL_CERT_FILE=%s", CAGE_BUNDLE_IN_CAGE);
-	env_add(e, "REQUESTS_CA_BUNDLE=%s", CAGE_BUNDLE_IN_CAGE);
-	env_add(e, "CURL_CA_BUNDLE=%s", CAGE_BUNDLE_IN_CAGE);
-	env_add(e, "GIT_SSL_CAINFO=%s", CAGE_BUNDLE_IN_CAGE);
-	env_add(e, "NODE_EXTRA_CA_CERTS=%s", CAGE_CA_IN_CAGE);
-	env_add(e, "NO_PROXY=localhost,127.0.0.1,::1");
-	env_add(e, "no_proxy=localhost,127.0.0.1,::1");
-	for (size_t i = 0; i < cfg->n_env; i++)
-		env_add(e, "%s=%s", cfg->env[i].name, cfg->env[i].value);
-	/* The agent holds placeholders only; cage-proxy swaps the real value in where it is bound. */
-	for (size_t i = 0; i < cfg->n_secrets; i++) {
-		char ph[512];
-
-		if (secrets_placeholder_for(cfg, state_dir, cfg->secrets[i].name, ph, sizeof(ph)) == 0)
-			env_add(e, "%s=%s", cfg->secrets[i].name, ph);
-	}
-}
-
-static void env_free(struct env_list *e)
-{
-	for (size_t i = 0; i < e->n; i++)
-		free(e->v[i]);
-}
 
 static int spawn_workload(const struct cage_config_file *cfg, const struct cage_paths *p,
 			  const struct cage_state *st, pid_t *pid)
 {
-	struct env_list env = { .n = 0 };
+	struct cli_env env = { .n = 0 };
 	struct cage_bind binds[CAGE_SPAWN_MAX_BINDS];
 	char ca_crt[PATH_MAX + 16], ca_bundle[PATH_MAX + 16];
 	size_t n_binds = 0;
@@ -396,7 +332,7 @@ static int spawn_workload(const struct cage_config_file *cfg, const struct cage_
 		err = cg < 0 ? cg : ns;
 		goto out;
 	}
-	env_build(&env, st, cfg, p->state_dir);
+	cli_env_build(&env, st, cfg, p->state_dir, "dumb");
 	memset(&sp, 0, sizeof(sp));
 	/* The cage CA and the bundle that includes it, then the config's mounts. */
 	snprintf(ca_crt, sizeof(ca_crt), "%s/ca/ca.crt", p->state_dir);
@@ -428,7 +364,7 @@ static int spawn_workload(const struct cage_config_file *cfg, const struct cage_
 	sp.ready_fd = -1;
 	err = cage_spawn(&sp, pid);
 out:
-	env_free(&env);
+	cli_env_free(&env);
 	if (cg >= 0)
 		close(cg);
 	if (ns >= 0)

@@ -26,7 +26,8 @@
 #define PX_MAX_LISTENERS 8
 #define PX_HEADER_TIMEOUT_MS 10000
 #define PX_IDLE_TIMEOUT_MS 300000
-#define PX_DNS_TIMEOUT_MS 2000
+/* More than cage-dns allows its own upstream (2 s a try): the proxy asks through it. */
+#define PX_DNS_TIMEOUT_MS 5000
 #define PX_CONNECT_TIMEOUT_MS 10000
 
 struct proxy_tls;
