@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 
 #include "cli/cli.h"
 #include "enforce/cgroup.h"
+#include "enforce/paths.h"
 #include "lib/log.h"
 
 struct check {
@@ -177,6 +179,44 @@ static void check_unpriv_bpf(struct check *c)
 		 "denies bpf() anyway) (%d)", v);
 }
 
+/* cage-proxy's pattern matcher (Vectorscan) needs SSSE3 on x86-64; without it the proxy cannot
+ * start and every cage fails closed. */
+static void check_cpu(struct check *c)
+{
+	c->name = "cpu features";
+#if defined(__x86_64__)
+	__builtin_cpu_init();
+	c->ok = __builtin_cpu_supports("ssse3");
+	if (!c->ok)
+		snprintf(c->detail, sizeof(c->detail),
+			 "no SSSE3: cage-proxy's pattern matcher cannot run (a VM: expose the host CPU, "
+			 "e.g. qemu -cpu host or -cpu max)");
+#else
+	c->ok = true;
+#endif
+}
+
+/* guest-init leaves this file when the guest kernel cannot load BPF (the cage then fails closed). */
+static void check_guest_bpf(struct check *c)
+{
+	struct cage_paths roots;
+	char path[PATH_MAX + 32];
+	FILE *f;
+
+	c->name = "guest bpf";
+	c->ok = true;
+	cage_paths_roots(&roots);
+	snprintf(path, sizeof(path), "%s/bpf-unavailable", roots.run_root);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	c->ok = false;
+	if (!fgets(c->detail, sizeof(c->detail), f))
+		snprintf(c->detail, sizeof(c->detail), "guest-init found no usable BPF (%s)", path);
+	c->detail[strcspn(c->detail, "\n")] = '\0';
+	fclose(f);
+}
+
 int do_doctor(int argc, char **argv)
 {
 	struct check checks[14];
@@ -200,6 +240,8 @@ int do_doctor(int argc, char **argv)
 	check_netns(&checks[n++]);
 	check_clone3(&checks[n++]);
 	check_unpriv_bpf(&checks[n++]);
+	check_cpu(&checks[n++]);
+	check_guest_bpf(&checks[n++]);
 	if (json_output)
 		printf("[");
 	else if (uname(&u) == 0)
