@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "enforce/daemon_asan.h"
 #include "config/config.h"
 #include "dns/resolver.h"
 #include "enforce/bpf_loader.h"

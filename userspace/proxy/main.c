@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "enforce/daemon_asan.h"
 #include "audit/audit.h"
 #include "config/config.h"
 #include "enforce/bpf_loader.h"

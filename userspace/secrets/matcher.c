@@ -71,7 +71,9 @@ static int by_length_desc(const void *a, const void *b)
 
 void matcher_build(struct matcher *m)
 {
-	qsort(m->p, m->n, sizeof(*m->p), by_length_desc);
+	/* An empty set has no array at all, and qsort may not be handed a NULL one. */
+	if (m->n > 1)
+		qsort(m->p, m->n, sizeof(*m->p), by_length_desc);
 	memset(m->first, 0, sizeof(m->first));
 	m->maxlen = 0;
 	for (size_t i = 0; i < m->n; i++) {
