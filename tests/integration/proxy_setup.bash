@@ -36,8 +36,10 @@ DNS_PID=$(cat "$CAGECTL_RUN_DIR/$CAGE/cage-dns.pid" 2>/dev/null)
 like "cage-proxy runs under the monitor" "$PROXY_PID" '^[0-9]+$'
 like "cage-dns runs under the monitor" "$DNS_PID" '^[0-9]+$'
 
-# Runs a shell line inside the cage as the agent.
-in_cage() { "$LAB" exec "$CAGECTL" exec "$CAGE" -- sh -c "$1"; }
+# Runs a shell line inside the cage as the agent. It first resolves a lab name through cage-dns,
+# as any client would: probes that pin the lab address (--resolve) then find it bound in dns_allow
+# (a binding lives 30 s at least, not for a whole test; all lab names share the two addresses).
+in_cage() { "$LAB" exec "$CAGECTL" exec "$CAGE" -- sh -c "getent ahosts api.allowed.test >/dev/null 2>&1; $1"; }
 # The cage CA as the agent sees it (the bundle the agent trusts by default includes it too).
 CA=/etc/cage/ca.crt
 # An audit line with this event (and optional fragment) appeared after mark $1.

@@ -51,7 +51,10 @@ check "cagectl up $CAGE (secret stored first)" "$LAB" exec "$CAGECTL" -q up "$YA
 PROXY_PID=$(cat "$CAGECTL_RUN_DIR/$CAGE/cage-proxy.pid" 2>/dev/null)
 like "cage-proxy runs under the monitor" "$PROXY_PID" '^[0-9]+$'
 
-in_cage() { "$LAB" exec "$CAGECTL" exec "$CAGE" -- sh -c "$1"; }
+# Runs a shell line inside the cage as the agent. It first resolves a lab name through cage-dns,
+# as any client would: probes that pin the lab address (--resolve) then find it bound in dns_allow
+# (a binding lives 30 s at least, not for a whole test; all lab names share the two addresses).
+in_cage() { "$LAB" exec "$CAGECTL" exec "$CAGE" -- sh -c "getent ahosts api.allowed.test >/dev/null 2>&1; $1"; }
 CA=/etc/cage/ca.crt
 A4=198.51.100.10
 NOPX="env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy -u ALL_PROXY -u NO_PROXY"
