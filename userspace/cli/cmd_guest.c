@@ -269,51 +269,6 @@ static void print_tail(const char *dir, const char *file)
 	close(fd);
 }
 
-/* The monitor in a child, as `cagectl up` runs it; 0 once it drains the ring buffer. */
-static int start_monitor(const struct cage_paths *p, const struct cage_state *st, pid_t *pid_out)
-{
-	char log_path[PATH_MAX + 16], c;
-	struct pollfd pfd;
-	int pipefd[2], fd, status;
-	pid_t pid;
-
-	if (pipe2(pipefd, O_CLOEXEC))
-		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		close(pipefd[0]);
-		close(pipefd[1]);
-		return -errno;
-	}
-	if (pid == 0) {
-		close(pipefd[0]);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGCHLD, SIG_DFL);
-		snprintf(log_path, sizeof(log_path), "%s/monitor.log", p->log_dir);
-		fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-			close(fd);
-		}
-		_exit(monitor_run(p, st, pipefd[1]) ? 1 : 0);
-	}
-	close(pipefd[1]);
-	pfd.fd = pipefd[0];
-	pfd.events = POLLIN;
-	if (poll(&pfd, 1, 5000) == 1 && read(pipefd[0], &c, 1) == 1) {
-		close(pipefd[0]);
-		*pid_out = pid;
-		return 0;
-	}
-	close(pipefd[0]);
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return -ECHILD;
-}
-
-
 static int spawn_workload(const struct cage_config_file *cfg, const struct cage_paths *p,
 			  const struct cage_state *st, pid_t *pid)
 {
@@ -517,7 +472,7 @@ int do_guest_init(int argc, char **argv)
 		p_err("guest-init: can't copy %s to %s: %s", file, paths.state_dir, strerror(-err));
 		goto halt;
 	}
-	err = start_monitor(&paths, &st, &monitor);
+	err = monitor_start(&paths, &st, false, &monitor);
 	if (err) {
 		p_err("guest-init: %s: the monitor did not start (see %s/monitor.log)", cfg->name,
 		      paths.log_dir);

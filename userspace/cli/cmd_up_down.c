@@ -45,60 +45,6 @@ static void keep_config_copy(const char *src, const struct cage_paths *p)
 	close(in);
 }
 
-/*
- * Forks the monitor into the background (own session, output to monitor.log) and waits until
- * it drains the ring buffer. 0 when it is running.
- */
-static int start_monitor(const struct cage_paths *p, const struct cage_state *st)
-{
-	struct pollfd pfd;
-	char log_path[PATH_MAX + 16], c;
-	int pipefd[2], status, fd;
-	pid_t pid;
-
-	if (pipe2(pipefd, O_CLOEXEC))
-		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		close(pipefd[0]);
-		close(pipefd[1]);
-		return -errno;
-	}
-	if (pid == 0) {
-		const char *fail_at = getenv("CAGECTL_FAIL_AT");
-
-		close(pipefd[0]);
-		/* Test hook: a monitor that dies before it is ready. */
-		if (fail_at && !strcmp(fail_at, "monitor"))
-			_exit(1);
-		setsid();
-		snprintf(log_path, sizeof(log_path), "%s/monitor.log", p->log_dir);
-		fd = open("/dev/null", O_RDONLY);
-		if (fd >= 0) {
-			dup2(fd, 0);
-			close(fd);
-		}
-		fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0640);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-			close(fd);
-		}
-		_exit(monitor_run(p, st, pipefd[1]) ? 1 : 0);
-	}
-	close(pipefd[1]);
-	pfd.fd = pipefd[0];
-	pfd.events = POLLIN;
-	if (poll(&pfd, 1, 5000) == 1 && read(pipefd[0], &c, 1) == 1) {
-		close(pipefd[0]);
-		return 0;
-	}
-	close(pipefd[0]);
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return -ECHILD;
-}
-
 int do_up(int argc, char **argv)
 {
 	struct cage_config_file *cfg = NULL;
@@ -149,7 +95,7 @@ int do_up(int argc, char **argv)
 		err = monitor_run(&paths, &st, -1);
 		goto out;
 	}
-	err = start_monitor(&paths, &st);
+	err = monitor_start(&paths, &st, true, NULL);
 	if (err) {
 		p_err("up %s: the monitor did not start (see %s/monitor.log); removing the cage",
 		      cfg->name, paths.log_dir);

@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/types.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -188,4 +192,62 @@ out:
 	audit_close(log);
 	cage_config_free(cfg);
 	return err;
+}
+
+int monitor_start(const struct cage_paths *p, const struct cage_state *st, bool detach, pid_t *pid_out)
+{
+	char log_path[PATH_MAX + 16], c;
+	const char *fail_at = getenv("CAGECTL_FAIL_AT");
+	struct pollfd pfd;
+	int pipefd[2], status, fd;
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		close(pipefd[0]);
+		/* Test hook: a monitor that dies before it is ready. */
+		if (fail_at && !strcmp(fail_at, "monitor"))
+			_exit(1);
+		/* The caller (guest-init as PID 1) may have handlers of its own. */
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
+		if (detach) {
+			setsid();
+			fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			if (fd >= 0) {
+				dup2(fd, 0);
+				close(fd);
+			}
+		}
+		snprintf(log_path, sizeof(log_path), "%s/monitor.log", p->log_dir);
+		fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		_exit(monitor_run(p, st, pipefd[1]) ? 1 : 0);
+	}
+	close(pipefd[1]);
+	pfd.fd = pipefd[0];
+	pfd.events = POLLIN;
+	/* The monitor reports ready after its daemons do: wait longer than it waits for them. */
+	if (poll(&pfd, 1, SUPERVISOR_READY_TIMEOUT_MS + 5000) == 1 && read(pipefd[0], &c, 1) == 1) {
+		close(pipefd[0]);
+		if (pid_out)
+			*pid_out = pid;
+		return 0;
+	}
+	close(pipefd[0]);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return -ECHILD;
 }

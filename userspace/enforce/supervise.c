@@ -20,8 +20,6 @@
 #include "enforce/supervise.h"
 #include "lib/log.h"
 
-/* Generous: a TCG-emulated guest compiles the proxy's pattern database slowly. */
-#define READY_TIMEOUT_MS 30000
 #define BACKOFF_MAX_MS 5000
 #define HEALTHY_MS 30000
 
@@ -361,7 +359,7 @@ static void await_ready(struct supervisor *s, struct supervised *d, int ready_r,
 void supervisor_tick(struct supervisor *s)
 {
 	int ready_r[DAEMON_COUNT], pipefd[2];
-	uint64_t now = now_ms(), deadline = now + READY_TIMEOUT_MS;
+	uint64_t now = now_ms(), deadline = now + SUPERVISOR_READY_TIMEOUT_MS;
 
 	for (int i = 0; i < DAEMON_COUNT; i++) {
 		struct supervised *d = &s->d[i];

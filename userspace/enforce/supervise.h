@@ -15,6 +15,10 @@
 #include "enforce/paths.h"
 #include "enforce/state.h"
 
+/* How long the monitor waits for a started daemon to report ready. Generous: a TCG-emulated guest
+ * compiles the proxy's pattern database slowly. */
+#define SUPERVISOR_READY_TIMEOUT_MS 30000
+
 enum daemon_kind {
 	DAEMON_PROXY,
 	DAEMON_DNS,
