@@ -20,8 +20,11 @@ BUILD=${BUILD:-build}
 case "$BUILD" in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
 CAGECTL=$BUILD/cagectl
 
-# Tests never touch the real state roots; the BPF pins keep their real place (bpffs).
+# Tests never touch the real state roots; the BPF pins keep their real place (bpffs). The test
+# roots live under /run, not in the checkout: the daemons re-read their config after dropping
+# root, and a checkout may sit below a directory only root can enter (mktemp -d makes one 0700).
+TEST_ROOT=/run/cagectl-test-root
 export CAGECTL_RUN_DIR=${CAGECTL_RUN_DIR:-/run/cagectl-test}
-export CAGECTL_STATE_DIR=${CAGECTL_STATE_DIR:-$BUILD/test-root/state}
-export CAGECTL_LOG_DIR=${CAGECTL_LOG_DIR:-$BUILD/test-root/log}
+export CAGECTL_STATE_DIR=${CAGECTL_STATE_DIR:-$TEST_ROOT/state}
+export CAGECTL_LOG_DIR=${CAGECTL_LOG_DIR:-$TEST_ROOT/log}
 audit_file() { echo "$CAGECTL_LOG_DIR/$1/audit.jsonl"; }

@@ -7,7 +7,7 @@
 # tests/cli/schemas.
 export CAGECTL_RUN_DIR=/run/cagectl-clicage-$$
 . "$(dirname "$0")/../lib.sh"
-export CAGECTL_STATE_DIR=$BUILD/test-root/clicage-$$/state CAGECTL_LOG_DIR=$BUILD/test-root/clicage-$$/log
+export CAGECTL_STATE_DIR=$TEST_ROOT/clicage-$$/state CAGECTL_LOG_DIR=$TEST_ROOT/clicage-$$/log
 HOSTNS=cagetest-cli-$$
 C=cli$$        # the main cage
 E=cli$$e       # an ephemeral one, for prune
@@ -25,7 +25,7 @@ cleanup() {
 	for c in "$C" "$E" "$R" "cli$$s"; do X -q down "$c" >/dev/null 2>&1; done
 	for c in $(ls "$CAGECTL_RUN_DIR" 2>/dev/null); do X -q down "$c" >/dev/null 2>&1; done
 	ip netns delete "$HOSTNS" 2>/dev/null
-	rm -rf "$T" "$CAGECTL_RUN_DIR" "$BUILD/test-root/clicage-$$"
+	rm -rf "$T" "$CAGECTL_RUN_DIR" "$TEST_ROOT/clicage-$$"
 }
 trap cleanup EXIT
 ip netns add "$HOSTNS" && ip -n "$HOSTNS" link set lo up

@@ -5,11 +5,11 @@
 # refusal of archives that are not cagectl backups.
 export CAGECTL_RUN_DIR=/run/cagectl-clioff-$$
 . "$(dirname "$0")/../lib.sh"
-export CAGECTL_STATE_DIR=$BUILD/test-root/clioff-$$/state CAGECTL_LOG_DIR=$BUILD/test-root/clioff-$$/log
+export CAGECTL_STATE_DIR=$TEST_ROOT/clioff-$$/state CAGECTL_LOG_DIR=$TEST_ROOT/clioff-$$/log
 T=$(mktemp -d /tmp/cli-offline.XXXXXX)
 export XDG_CONFIG_HOME=$T/xdg
 SCHEMA=$TOP/tests/cli/schemas
-cleanup() { rm -rf "$T" "$CAGECTL_RUN_DIR" "$BUILD/test-root/clioff-$$"; }
+cleanup() { rm -rf "$T" "$CAGECTL_RUN_DIR" "$TEST_ROOT/clioff-$$"; }
 trap cleanup EXIT
 cd "$T" || exit 1
 

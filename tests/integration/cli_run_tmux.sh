@@ -8,7 +8,7 @@
 # lab (no allowed host to reach): for running it while another test holds the lab.
 export CAGECTL_RUN_DIR=/run/cagectl-clitmux-$$
 . "$(dirname "$0")/../lib.sh"
-export CAGECTL_STATE_DIR=$BUILD/test-root/clitmux-$$/state CAGECTL_LOG_DIR=$BUILD/test-root/clitmux-$$/log
+export CAGECTL_STATE_DIR=$TEST_ROOT/clitmux-$$/state CAGECTL_LOG_DIR=$TEST_ROOT/clitmux-$$/log
 LAB=$TOP/scripts/lab
 T=$(mktemp -d /tmp/cli-tmux.XXXXXX)
 SESSION=clitmux$$
@@ -23,7 +23,7 @@ cleanup() {
 	done
 	[ -n "$lab_ours" ] && LAB_NO_CAGE=1 "$LAB" down >/dev/null 2>&1
 	[ "$HOSTNS" != lab-host ] && ip netns delete "$HOSTNS" 2>/dev/null
-	rm -rf "$T" "$CAGECTL_RUN_DIR" "$BUILD/test-root/clitmux-$$"
+	rm -rf "$T" "$CAGECTL_RUN_DIR" "$TEST_ROOT/clitmux-$$"
 }
 trap cleanup EXIT
 if ! command -v tmux >/dev/null; then

@@ -5,8 +5,8 @@
 # value nowhere but the store (not in argv, output, errors, or any other file).
 . "$(dirname "$0")/../lib.sh"
 # A private state root: host.key lives at the root and must not leak into other tests.
-export CAGECTL_STATE_DIR=$BUILD/test-root/secret-cli-$$
-export CAGECTL_RUN_DIR=$BUILD/test-root/secret-cli-run-$$
+export CAGECTL_STATE_DIR=$TEST_ROOT/secret-cli-$$
+export CAGECTL_RUN_DIR=$TEST_ROOT/secret-cli-run-$$
 CAGE=sectest
 TMP=$(mktemp -d /tmp/secret-cli.XXXXXX)
 PROXY_PID=
