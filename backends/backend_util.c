@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "backends/backend.h"
+#include "backends/backend_util.h"
 #include "lib/log.h"
 
 int backend_mkdir_p(const char *dir, int mode)
@@ -217,4 +218,46 @@ bool backend_path_forbidden(const char *path, const char **why)
 			}
 	}
 	return false;
+}
+
+int backend_cli_run(const struct backend_ctx *ctx, const char *what, struct argv_buf *a,
+		    const char *input, size_t input_len, int *code_out)
+{
+	char prog[32];
+	int code = 0, err;
+
+	snprintf(prog, sizeof(prog), "%s", a->n ? a->v[0] : "?");
+	err = argv_run(a, input, input_len, &code);
+	argv_free(a);
+	if (code_out) {
+		*code_out = code;
+		return err == -ENOENT ? err : 0;
+	}
+	if (!err && code) {
+		p_err("%s: %s %s failed (exit %d)", ctx->instance, prog, what, code);
+		err = -EIO;
+	}
+	return err;
+}
+
+void argv_add_all(struct argv_buf *a, char *const argv[])
+{
+	for (size_t i = 0; argv[i]; i++)
+		argv_add(a, argv[i]);
+}
+
+void argv_add_cage_exec(struct argv_buf *a, const char *name, char *const argv[])
+{
+	argv_add(a, "exec");
+	argv_add(a, name);
+	argv_add(a, "--");
+	argv_add_all(a, argv);
+}
+
+int backend_status_in_guest(const struct backend_ops *ops, const struct backend_ctx *ctx)
+{
+	char *argv[] = { "status", (char *)ctx->name, NULL };
+	int code, err = ops->guest_cagectl(ctx, argv, NULL, 0, &code);
+
+	return err ?: code ? -EIO : 0;
 }

@@ -9,6 +9,7 @@
 
 #include "backends/apple-container/apple_container.h"
 #include "backends/backend.h"
+#include "backends/backend_util.h"
 #include "backends/guest_files.h"
 #include "lib/log.h"
 
@@ -34,23 +35,6 @@ int apple_container_render(const struct backend_ctx *ctx, char *out_path, size_t
 	}
 }
 
-static int container(const char *what, const struct backend_ctx *ctx, struct argv_buf *a,
-		     const char *input, size_t input_len, int *code_out)
-{
-	int code = 0, err = argv_run(a, input, input_len, &code);
-
-	argv_free(a);
-	if (code_out) {
-		*code_out = code;
-		return err == -ENOENT ? err : 0;
-	}
-	if (!err && code) {
-		p_err("%s: container %s failed (exit %d)", ctx->instance, what, code);
-		err = -EIO;
-	}
-	return err;
-}
-
 static void add_mount(struct argv_buf *a, const char *src, const char *dst, bool ro)
 {
 	argv_add(a, "--mount");
@@ -65,7 +49,7 @@ static int ac_rm(const struct backend_ctx *ctx)
 	argv_add(&a, "rm");
 	argv_add(&a, "--force");
 	argv_add(&a, ctx->instance);
-	return container("rm", ctx, &a, NULL, 0, NULL);
+	return backend_cli_run(ctx, "rm", &a, NULL, 0, NULL);
 }
 
 static int ac_up(const struct backend_ctx *ctx)
@@ -86,7 +70,7 @@ static int ac_up(const struct backend_ctx *ctx)
 	argv_add(&a, "--file");
 	argv_add(&a, file);
 	argv_add(&a, ctx->src_dir);
-	err = container("build", ctx, &a, NULL, 0, NULL);
+	err = backend_cli_run(ctx, "build", &a, NULL, 0, NULL);
 	if (err)
 		return err;
 
@@ -105,7 +89,7 @@ static int ac_up(const struct backend_ctx *ctx)
 		add_mount(&a, ctx->cfg->mounts[i].source, ctx->cfg->mounts[i].source,
 			  ctx->cfg->mounts[i].read_only);
 	argv_addf(&a, "%s:latest", ctx->instance);
-	err = container("run", ctx, &a, NULL, 0, NULL);
+	err = backend_cli_run(ctx, "run", &a, NULL, 0, NULL);
 	if (err) {
 		ac_rm(ctx);
 		return err;
@@ -122,7 +106,7 @@ static int ac_down(const struct backend_ctx *ctx)
 	argv_add(&a, "container");
 	argv_add(&a, "stop");
 	argv_add(&a, ctx->instance);
-	err = container("stop", ctx, &a, NULL, 0, &code);
+	err = backend_cli_run(ctx, "stop", &a, NULL, 0, &code);
 	if (!err)
 		err = ac_rm(ctx);
 	if (!err)
@@ -146,9 +130,8 @@ static int ac_guest_cagectl(const struct backend_ctx *ctx, char *const argv[], c
 	struct argv_buf a = { .n = 0 };
 
 	exec_cagectl(&a, ctx, input != NULL);
-	for (size_t i = 0; argv[i]; i++)
-		argv_add(&a, argv[i]);
-	return container("exec", ctx, &a, input, input_len, exit_code);
+	argv_add_all(&a, argv);
+	return backend_cli_run(ctx, "exec", &a, input, input_len, exit_code);
 }
 
 static int ac_exec(const struct backend_ctx *ctx, char *const argv[], int *exit_code)
@@ -156,28 +139,20 @@ static int ac_exec(const struct backend_ctx *ctx, char *const argv[], int *exit_
 	struct argv_buf a = { .n = 0 };
 
 	exec_cagectl(&a, ctx, true);
-	argv_add(&a, "exec");
-	argv_add(&a, ctx->name);
-	argv_add(&a, "--");
-	for (size_t i = 0; argv[i]; i++)
-		argv_add(&a, argv[i]);
-	return container("exec", ctx, &a, NULL, 0, exit_code);
+	argv_add_cage_exec(&a, ctx->name, argv);
+	return backend_cli_run(ctx, "exec", &a, NULL, 0, exit_code);
 }
 
 static int ac_status(const struct backend_ctx *ctx)
 {
-	char *argv[] = { "status", (char *)ctx->name, NULL };
 	struct argv_buf a = { .n = 0 };
-	int code, err;
+	int err;
 
 	argv_add(&a, "container");
 	argv_add(&a, "inspect");
 	argv_add(&a, ctx->instance);
-	err = container("inspect", ctx, &a, NULL, 0, NULL);
-	if (err)
-		return err;
-	err = ac_guest_cagectl(ctx, argv, NULL, 0, &code);
-	return err ?: code ? -EIO : 0;
+	err = backend_cli_run(ctx, "inspect", &a, NULL, 0, NULL);
+	return err ?: backend_status_in_guest(&backend_apple_container, ctx);
 }
 
 static int ac_logs(const struct backend_ctx *ctx)
@@ -187,7 +162,7 @@ static int ac_logs(const struct backend_ctx *ctx)
 	argv_add(&a, "container");
 	argv_add(&a, "logs");
 	argv_add(&a, ctx->instance);
-	return container("logs", ctx, &a, NULL, 0, NULL);
+	return backend_cli_run(ctx, "logs", &a, NULL, 0, NULL);
 }
 
 const struct backend_ops backend_apple_container = {

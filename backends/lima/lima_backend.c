@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "backends/backend.h"
+#include "backends/backend_util.h"
 #include "backends/guest_files.h"
 #include "backends/lima/lima.h"
 #include "lib/log.h"
@@ -63,23 +64,6 @@ out:
 	return err;
 }
 
-static int limactl(const char *what, const struct backend_ctx *ctx, struct argv_buf *a,
-		   const char *input, size_t input_len, int *code_out)
-{
-	int code = 0, err = argv_run(a, input, input_len, &code);
-
-	argv_free(a);
-	if (code_out) {
-		*code_out = code;
-		return err == -ENOENT ? err : 0;
-	}
-	if (!err && code) {
-		p_err("%s: limactl %s failed (exit %d)", ctx->instance, what, code);
-		err = -EIO;
-	}
-	return err;
-}
-
 static int lima_up(const struct backend_ctx *ctx)
 {
 	struct argv_buf a = { .n = 0 };
@@ -94,21 +78,21 @@ static int lima_up(const struct backend_ctx *ctx)
 	argv_add(&a, "--tty=false");
 	argv_addf(&a, "--name=%s", ctx->instance);
 	argv_add(&a, yaml);
-	err = limactl("create", ctx, &a, NULL, 0, NULL);
+	err = backend_cli_run(ctx, "create", &a, NULL, 0, NULL);
 	if (err)
 		return err;
 	argv_add(&a, "limactl");
 	argv_add(&a, "start");
 	argv_add(&a, "--tty=false");
 	argv_add(&a, ctx->instance);
-	err = limactl("start", ctx, &a, NULL, 0, NULL);
+	err = backend_cli_run(ctx, "start", &a, NULL, 0, NULL);
 	if (err) {
 		/* A VM whose provisioning failed holds no cage: remove it rather than leave it. */
 		argv_add(&a, "limactl");
 		argv_add(&a, "delete");
 		argv_add(&a, "--force");
 		argv_add(&a, ctx->instance);
-		limactl("delete", ctx, &a, NULL, 0, NULL);
+		backend_cli_run(ctx, "delete", &a, NULL, 0, NULL);
 		return err;
 	}
 	return backend_record(ctx->name, ISOLATION_LIMA);
@@ -123,14 +107,14 @@ static int lima_down(const struct backend_ctx *ctx)
 	argv_add(&a, "limactl");
 	argv_add(&a, "stop");
 	argv_add(&a, ctx->instance);
-	err = limactl("stop", ctx, &a, NULL, 0, &code);
+	err = backend_cli_run(ctx, "stop", &a, NULL, 0, &code);
 	if (err)
 		return err;
 	argv_add(&a, "limactl");
 	argv_add(&a, "delete");
 	argv_add(&a, "--force");
 	argv_add(&a, ctx->instance);
-	err = limactl("delete", ctx, &a, NULL, 0, NULL);
+	err = backend_cli_run(ctx, "delete", &a, NULL, 0, NULL);
 	if (!err)
 		backend_forget(ctx->name);
 	return err;
@@ -153,9 +137,8 @@ static int lima_guest_cagectl(const struct backend_ctx *ctx, char *const argv[],
 	struct argv_buf a = { .n = 0 };
 
 	shell_cagectl(&a, ctx);
-	for (size_t i = 0; argv[i]; i++)
-		argv_add(&a, argv[i]);
-	return limactl("shell", ctx, &a, input, input_len, exit_code);
+	argv_add_all(&a, argv);
+	return backend_cli_run(ctx, "shell", &a, input, input_len, exit_code);
 }
 
 static int lima_exec(const struct backend_ctx *ctx, char *const argv[], int *exit_code)
@@ -163,29 +146,21 @@ static int lima_exec(const struct backend_ctx *ctx, char *const argv[], int *exi
 	struct argv_buf a = { .n = 0 };
 
 	shell_cagectl(&a, ctx);
-	argv_add(&a, "exec");
-	argv_add(&a, ctx->name);
-	argv_add(&a, "--");
-	for (size_t i = 0; argv[i]; i++)
-		argv_add(&a, argv[i]);
-	return limactl("shell", ctx, &a, NULL, 0, exit_code);
+	argv_add_cage_exec(&a, ctx->name, argv);
+	return backend_cli_run(ctx, "shell", &a, NULL, 0, exit_code);
 }
 
 static int lima_status(const struct backend_ctx *ctx)
 {
-	char *argv[] = { "status", (char *)ctx->name, NULL };
 	struct argv_buf a = { .n = 0 };
-	int code, err;
+	int err;
 
 	argv_add(&a, "limactl");
 	argv_add(&a, "list");
 	argv_add(&a, "--json");
 	argv_add(&a, ctx->instance);
-	err = limactl("list", ctx, &a, NULL, 0, NULL);
-	if (err)
-		return err;
-	err = lima_guest_cagectl(ctx, argv, NULL, 0, &code);
-	return err ?: code ? -EIO : 0;
+	err = backend_cli_run(ctx, "list", &a, NULL, 0, NULL);
+	return err ?: backend_status_in_guest(&backend_lima, ctx);
 }
 
 static int lima_logs(const struct backend_ctx *ctx)
@@ -201,7 +176,7 @@ static int lima_logs(const struct backend_ctx *ctx)
 	argv_add(&a, "--no-pager");
 	argv_add(&a, "-u");
 	argv_add(&a, "cagectl-cage");
-	return limactl("shell", ctx, &a, NULL, 0, NULL);
+	return backend_cli_run(ctx, "shell", &a, NULL, 0, NULL);
 }
 
 const struct backend_ops backend_lima = {

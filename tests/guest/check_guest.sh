@@ -81,20 +81,8 @@ lab_mine=true
 nonce="rt-guest-$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')"
 printf 'EVIL4=%s\nALLOW4=%s\nPUB4=%s\nNONCE=%s\nHAVE_PROXY=%s\n' "$EVIL4" "$ALLOW4" "$PUB4" "$nonce" "$have_proxy" >"$ROOT/g9/env"
 mkdir -p "$ROOT/run/lab/ca" && cp /run/lab/ca/lab-ca.crt "$ROOT/run/lab/ca/"
-cat >"$ROOT/etc/cagectl/cage.yaml" <<YAML
-name: qguest
-ephemeral: true
-user: "1000:1000"
-command: [/g9/probes.sh]
-domains:
-  allow: [api.allowed.test]
-dns:
-  upstream: [$PUB4]
-proxy:
-  # The lab's fake public CA, trusted only by cage-proxy's upstream side (as tests/lab/cage.yaml).
-  upstream_ca: /run/lab/ca/lab-ca.crt
-ipv6: false
-YAML
+. "$TOP/tests/guest/cage_yaml.sh"
+guest_cage_yaml qguest false >"$ROOT/etc/cagectl/cage.yaml"
 (cd "$ROOT" && find . | cpio -o -H newc --quiet | gzip -1) >"$G/initramfs.cpio.gz"
 ok "initramfs: $(du -h "$G/initramfs.cpio.gz" | cut -f1), $(echo "$mods" | wc -l) modules"
 

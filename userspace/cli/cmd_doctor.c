@@ -196,30 +196,51 @@ static void check_cpu(struct check *c)
 #endif
 }
 
-/* guest-init leaves this file when the guest kernel cannot load BPF (the cage then fails closed). */
-static void check_guest_bpf(struct check *c)
+/*
+ * guest-init leaves <run_root>/bpf-unavailable ("missing: FEATURES", "mode: MODE") when the
+ * guest kernel lacks a BPF feature the cage needs: the guest bpf check fails naming them, and
+ * the cage mode check says what guest-init did (nft-only: nftables alone closes the cage).
+ */
+static void check_guest_bpf(struct check *c, struct check *mode)
 {
 	struct cage_paths roots;
-	char path[PATH_MAX + 32];
+	char path[PATH_MAX + 32], line[256], missing[200] = "", how[200] = "";
 	FILE *f;
 
 	c->name = "guest bpf";
 	c->ok = true;
+	mode->name = "cage mode";
+	mode->ok = true;
+	snprintf(mode->detail, sizeof(mode->detail), "bpf+nftables");
 	cage_paths_roots(&roots);
 	snprintf(path, sizeof(path), "%s/bpf-unavailable", roots.run_root);
 	f = fopen(path, "re");
 	if (!f)
 		return;
-	c->ok = false;
-	if (!fgets(c->detail, sizeof(c->detail), f))
-		snprintf(c->detail, sizeof(c->detail), "guest-init found no usable BPF (%s)", path);
-	c->detail[strcspn(c->detail, "\n")] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (!strncmp(line, "missing: ", 9))
+			snprintf(missing, sizeof(missing), "%s", line + 9);
+		else if (!strncmp(line, "mode: ", 6))
+			snprintf(how, sizeof(how), "%s", line + 6);
+		else if (!missing[0])  /* a file from an older guest-init: one line of reason */
+			snprintf(missing, sizeof(missing), "%s", line);
+	}
 	fclose(f);
+	c->ok = false;
+	snprintf(c->detail, sizeof(c->detail), "guest-init found the guest kernel lacking %s",
+		 missing[0] ? missing : "BPF");
+	mode->ok = !strcmp(how, "nft-only");
+	if (mode->ok)
+		snprintf(mode->detail, sizeof(mode->detail), "nft-only: nftables alone closes the cage "
+			 "(no per-socket audit events, no getpeername hiding; see docs/backends.md)");
+	else
+		snprintf(mode->detail, sizeof(mode->detail), "%s", how[0] ? how : "fail closed");
 }
 
 int do_doctor(int argc, char **argv)
 {
-	struct check checks[14];
+	struct check checks[15];
 	struct utsname u;
 	int n = 0;
 
@@ -241,7 +262,8 @@ int do_doctor(int argc, char **argv)
 	check_clone3(&checks[n++]);
 	check_unpriv_bpf(&checks[n++]);
 	check_cpu(&checks[n++]);
-	check_guest_bpf(&checks[n++]);
+	check_guest_bpf(&checks[n], &checks[n + 1]);
+	n += 2;
 	if (json_output)
 		printf("[");
 	else if (uname(&u) == 0)

@@ -36,6 +36,8 @@
 #include "enforce/link.h"
 #include "enforce/monitor.h"
 #include "enforce/netns.h"
+#include "enforce/nflog.h"
+#include "enforce/nft_only.h"
 #include "enforce/spawn.h"
 #include "lib/log.h"
 #include "secrets/secrets.h"
@@ -187,33 +189,116 @@ static void audit_event(struct audit_log *log, const char *event, const char *de
 	audit_commit(log);
 }
 
-static bool bpf_available(char *why, size_t len)
-{
-	int r = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, NULL);
+/* What the guest kernel lacks of BPF, and what the cage does about it. */
+enum bpf_mode { BPF_FULL, BPF_NFT_ONLY, BPF_NONE };
 
-	if (r == 1)
-		return true;
-	snprintf(why, len, "the guest kernel cannot load cgroup sock_addr programs (%s)",
-		 r < 0 ? strerror(-r) : "not supported");
-	return false;
-}
+static const char *const mode_names[] = {
+	[BPF_FULL] = "bpf+nftables",
+	[BPF_NFT_ONLY] = "nft-only",
+	[BPF_NONE] = "none (fail closed: not even the BPF maps the daemons use)",
+};
 
 /*
  * `cagectl doctor` in the guest reports a kernel without the BPF layer from this file:
- * <run_root>/bpf-unavailable holds the reason.
+ * <run_root>/bpf-unavailable, "missing: FEATURES" then "mode: MODE". A guest with every
+ * feature removes a stale one.
  */
-static void mark_bpf_unavailable(const struct cage_paths *p, const char *why)
+static void mark_bpf_mode(const struct cage_paths *p, enum bpf_mode mode, const char *missing)
 {
 	char path[PATH_MAX + 32];
 	FILE *f;
 
 	mkdir_p(p->run_root, 0755);
 	snprintf(path, sizeof(path), "%s/bpf-unavailable", p->run_root);
+	if (mode == BPF_FULL) {
+		unlink(path);
+		return;
+	}
 	f = fopen(path, "we");
 	if (!f)
 		return;
-	fprintf(f, "%s\n", why);
+	fprintf(f, "missing: %s\nmode: %s\n", missing, mode_names[mode]);
 	fclose(f);
+}
+
+/* The one record that says this cage runs without BPF programs, and why. */
+static void audit_bpf_mode(struct audit_log *log, enum bpf_mode mode, const char *missing)
+{
+	struct json_buf *jb;
+
+	if (!log || !(jb = audit_begin(log, "kernel", "guest.bpf_unavailable",
+				       mode == BPF_NFT_ONLY ? "warning" : "error", "bpf.unavailable")))
+		return;
+	jb_str(jb, "reason", "bpf.unavailable");
+	jb_str(jb, "missing", missing);
+	jb_str(jb, "mode", mode_names[mode]);
+	jb_str(jb, "detail", mode == BPF_NFT_ONLY ?
+	       "the cgroup BPF programs cannot load here; nftables alone closes the cage "
+	       "(DNAT to cage-proxy and cage-dns, everything else rejected or dropped)" :
+	       "no BPF maps either: cage-proxy and cage-dns cannot run, the cage is not started");
+	audit_commit(log);
+}
+
+/* One audit record per packet the nft-only tables turned away (rate-limited like the BPF
+ * events): what the monitor writes from the BPF ring buffer in the usual mode. */
+static void audit_nflog_packet(const struct nflog_packet *pkt, void *arg)
+{
+	struct audit_log *log = arg;
+	char dst[INET6_ADDRSTRLEN], proto[8];
+	struct json_buf *jb;
+
+	if (!log || !(jb = audit_begin(log, "nft", "egress.denied", "deny", "nft_denied")))
+		return;
+	inet_ntop(pkt->family, pkt->dst, dst, sizeof(dst));
+	if (pkt->proto == IPPROTO_TCP || pkt->proto == IPPROTO_UDP)
+		snprintf(proto, sizeof(proto), "%s", pkt->proto == IPPROTO_TCP ? "tcp" : "udp");
+	else if (pkt->proto == IPPROTO_ICMP || pkt->proto == IPPROTO_ICMPV6)
+		snprintf(proto, sizeof(proto), "icmp");
+	else
+		snprintf(proto, sizeof(proto), "%u", pkt->proto);
+	jb_str(jb, "reason", "nft_denied");
+	jb_str(jb, "family", pkt->family == AF_INET6 ? "ipv6" : "ipv4");
+	jb_str(jb, "proto", proto);
+	jb_str(jb, "dst", dst);
+	if (pkt->dport)
+		jb_int(jb, "dport", pkt->dport);
+	if (pkt->has_uid)
+		jb_int(jb, "uid", pkt->uid);
+	audit_commit(log);
+}
+
+/* The nft-only cage's log group, read in the cage netns; NULL (said on the console) if not. */
+static struct nflog *open_nflog(const struct cage_paths *p)
+{
+	struct nflog *l = NULL;
+	int ns = netns_open(p->netns_name, p->netns_dir), err;
+
+	err = ns < 0 ? ns : nflog_open(ns, NFT_ONLY_LOG_GROUP, &l);
+	if (ns >= 0)
+		close(ns);
+	if (err)
+		p_warn("guest-init: no nflog reader (%s): denials are counted, not audited one by one",
+		       strerror(-err));
+	return l;
+}
+
+/* Packets the nft-only tables turned away, for the record at down (the console too). */
+static void audit_nft_denied(struct audit_log *log, const struct cage_paths *p)
+{
+	struct json_buf *jb;
+	uint64_t n = 0;
+	int ns = netns_open(p->netns_name, p->netns_dir);
+
+	if (ns < 0)
+		return;
+	if (!nft_only_denied_count(ns, &n) && log &&
+	    (jb = audit_begin(log, "nft", "egress.denied_total", "deny", "nft_only_denied"))) {
+		jb_str(jb, "reason", "nft_only_denied");
+		jb_int(jb, "packets", (int64_t)n);
+		audit_commit(log);
+	}
+	close(ns);
+	p_info("guest-init: nft-only mode turned away %llu packet(s)", (unsigned long long)n);
 }
 
 /* The daemons, `exec` and `reload` read the cage's config from <state_dir>/cage.yaml, as after `up`. */
@@ -352,12 +437,13 @@ static int exit_status(int status)
  * Waits for signals and children. Returns the workload's exit status once it has exited (or -1
  * when a SIGTERM/SIGINT arrived and there is no workload). Every other child is reaped.
  */
-static int supervise(pid_t workload, pid_t *monitor)
+static int supervise(pid_t workload, pid_t *monitor, struct nflog *nl, struct audit_log *audit)
 {
 	int fwd = 0;
 
 	for (;;) {
-		struct pollfd pfd = { .fd = sig_pipe[0], .events = POLLIN };
+		struct pollfd pfd[2] = { { .fd = sig_pipe[0], .events = POLLIN },
+					 { .fd = nl ? nflog_fd(nl) : -1, .events = POLLIN } };
 		unsigned char sigs[64];
 		ssize_t n;
 		int status;
@@ -372,8 +458,10 @@ static int supervise(pid_t workload, pid_t *monitor)
 				*monitor = -1;
 			}
 		}
-		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
 			return -1;
+		if (nl && (pfd[1].revents & POLLIN))
+			nflog_drain(nl, audit_nflog_packet, audit);
 		n = read(sig_pipe[0], sigs, sizeof(sigs));
 		for (ssize_t i = 0; i < n; i++) {
 			if (sigs[i] != SIGTERM && sigs[i] != SIGINT)
@@ -401,8 +489,11 @@ int do_guest_init(int argc, char **argv)
 	struct cage_state st;
 	const char *file = NULL;
 	bool pid1 = getpid() == 1, real_guest = false, no_poweroff = false, up = false;
-	char msg[1024], why[256];
+	char msg[1024], missing[256];
+	enum bpf_mode mode = BPF_FULL;
+	bool maps_ok;
 	pid_t monitor = -1, workload = -1;
+	struct nflog *nl = NULL;
 	int err, code = 1;
 	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
 
@@ -447,13 +538,26 @@ int do_guest_init(int argc, char **argv)
 	if (!audit)
 		p_warn("guest-init: no audit log at %s; guest events go to the console only",
 		       paths.audit_file);
-	if (!bpf_available(why, sizeof(why))) {
-		/* nftables alone would still close the cage; this build's cage_up needs BPF too. */
-		p_warn("guest-init: %s", why);
-		audit_event(audit, "guest.bpf_unavailable", "warning", why);
-		mark_bpf_unavailable(&paths, why);
+	{
+		/* A probe that fails is an answer, not an error for the console. */
+		libbpf_print_fn_t old = libbpf_set_print(NULL);
+
+		if (!nft_only_bpf_probe(missing, sizeof(missing), &maps_ok))
+			mode = maps_ok ? BPF_NFT_ONLY : BPF_NONE;
+		libbpf_set_print(old);
 	}
-	err = cage_up(cfg, &paths, &st, msg, sizeof(msg), NULL, NULL);
+	mark_bpf_mode(&paths, mode, missing);
+	if (mode != BPF_FULL) {
+		p_warn("guest-init: the guest kernel lacks BPF features (%s); mode: %s", missing,
+		       mode_names[mode]);
+		audit_bpf_mode(audit, mode, missing);
+	}
+	if (mode == BPF_NONE) {
+		p_err("guest-init: %s: no BPF maps, so no cage-proxy and cage-dns: not starting", cfg->name);
+		goto halt;
+	}
+	err = mode == BPF_NFT_ONLY ? cage_up_nft_only(cfg, &paths, &st, msg, sizeof(msg), NULL, NULL) :
+				     cage_up(cfg, &paths, &st, msg, sizeof(msg), NULL, NULL);
 	if (err) {
 		p_err("guest-init: up %s: %s", cfg->name, msg);
 		audit_event(audit, "guest.up_failed", "error", msg);
@@ -481,7 +585,9 @@ int do_guest_init(int argc, char **argv)
 	}
 	audit_event(audit, "guest.up", "info", real_guest ? "pid 1 of a guest" :
 		    pid1 ? "pid 1 of a pid namespace" : "service");
-	p_info("guest-init: cage %s is up and verified", cfg->name);
+	if (mode == BPF_NFT_ONLY)
+		nl = open_nflog(&paths);
+	p_info("guest-init: cage %s is up and verified (mode %s)", cfg->name, mode_names[mode]);
 	if (cfg->command.n) {
 		err = spawn_workload(cfg, &paths, &st, &workload);
 		if (err) {
@@ -490,7 +596,7 @@ int do_guest_init(int argc, char **argv)
 		}
 	}
 	for (;;) {
-		int status = supervise(workload, &monitor);
+		int status = supervise(workload, &monitor, nl, audit);
 
 		if (status < 0) {
 			code = 0;
@@ -509,6 +615,12 @@ halt:
 	/* On a guest's console this is the only view of why a workload failed. */
 	if (real_guest && code && up)
 		print_tail(paths.log_dir, "monitor.log");
+	if (nl) {
+		nflog_drain(nl, audit_nflog_packet, audit);
+		nflog_close(nl);
+	}
+	if (up && mode == BPF_NFT_ONLY)
+		audit_nft_denied(audit, &paths);
 	if (up) {
 		err = cage_down(&paths, msg, sizeof(msg));
 		if (err)

@@ -24,6 +24,16 @@ typedef void (*cage_warn_fn)(const char *msg, void *arg);
 int cage_up(const struct cage_config_file *cfg, const struct cage_paths *paths,
 	    struct cage_state *st, char *err_msg, size_t err_len, cage_warn_fn warn, void *warn_arg);
 
+/*
+ * cage_up for a kernel that cannot load the cage's cgroup BPF programs (guest-init's
+ * nftables-only mode, enforce/nft_only.h): the maps are pinned without programs, the cage netns
+ * gets `table inet cagectl_nftonly`, the root netns a DNAT table to the proxy and resolver, and
+ * <run_dir>/nft-only tells cage_verify and cage_down which layers the cage has.
+ */
+int cage_up_nft_only(const struct cage_config_file *cfg, const struct cage_paths *paths,
+		     struct cage_state *st, char *err_msg, size_t err_len, cage_warn_fn warn,
+		     void *warn_arg);
+
 /* The step names CAGECTL_FAIL_AT accepts, NULL-terminated. */
 extern const char *const cage_up_steps[];
 

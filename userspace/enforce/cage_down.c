@@ -18,6 +18,7 @@
 #include "enforce/link.h"
 #include "enforce/netns.h"
 #include "enforce/nft.h"
+#include "enforce/nft_only.h"
 
 bool cage_exists(const struct cage_paths *p)
 {
@@ -84,6 +85,17 @@ int cage_down(const struct cage_paths *p, char *err_msg, size_t err_len)
 	if (err && err != -ENOENT) {
 		note(err_msg, err_len, "nft host table", err);
 		first = first ? first : err;
+	}
+	{
+		/* An nftables-only cage (enforce/nft_only.h) also has a DNAT table here. */
+		char marker[PATH_MAX + 16];
+
+		snprintf(marker, sizeof(marker), "%s/%s", p->run_dir, NFT_ONLY_MARKER);
+		err = access(marker, F_OK) ? 0 : nft_only_remove_nat(p->name);
+		if (err && err != -ENOENT) {
+			note(err_msg, err_len, "nft nat table", err);
+			first = first ? first : err;
+		}
 	}
 	/* Deleting the netns destroys eth0, and with it the host end of the veth pair. */
 	err = netns_delete(p->netns_name, p->netns_dir);

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
 #include "enforce/addrpool.h"
 #include "enforce/bpf_loader.h"
 #include "enforce/cage.h"
@@ -16,6 +18,7 @@
 #include "enforce/link.h"
 #include "enforce/netns.h"
 #include "enforce/nft.h"
+#include "enforce/nft_only.h"
 #include "proxy/tls.h"
 
 #define CAGE_IFNAME "eth0"
@@ -28,6 +31,7 @@ const char *const cage_up_steps[] = {
 /* What this run created, so a failure removes exactly that. */
 struct owned {
 	bool run_dir, addrs, cgroup, cgroup_parent, netns, veth, nft_host, bpf, ca;
+	bool nft_nat;  /* nftables-only mode: the DNAT table in this netns */
 	int cgroup_fd, netns_fd;
 };
 
@@ -40,6 +44,7 @@ struct up_ctx {
 	size_t err_len;
 	cage_warn_fn warn;
 	void *warn_arg;
+	bool nft_only;  /* cage_up_nft_only: no BPF programs (enforce/nft_only.h) */
 };
 
 static int injected(const char *step)
@@ -108,9 +113,32 @@ static struct nft_cage_spec nft_spec(const struct up_ctx *c)
 	return s;
 }
 
+/* Inspected and passthrough ports both go to cage-proxy, as the BPF redirect sends them. */
+static struct nft_only_spec nft_only_spec(const struct up_ctx *c, uint16_t ports[64])
+{
+	struct nft_only_spec s = { .base = nft_spec(c), .tcp_ports = ports };
+
+	for (size_t i = 0; i < c->cfg->tcp_inspect.n && s.n_tcp_ports < 64; i++)
+		ports[s.n_tcp_ports++] = c->cfg->tcp_inspect.v[i];
+	for (size_t i = 0; i < c->cfg->tcp_passthrough.n && s.n_tcp_ports < 64; i++)
+		ports[s.n_tcp_ports++] = c->cfg->tcp_passthrough.v[i];
+	return s;
+}
+
+static void marker_path(const struct cage_paths *p, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", p->run_dir, NFT_ONLY_MARKER);
+}
+
 static void rollback(struct up_ctx *c)
 {
 	struct owned *o = &c->own;
+	char marker[PATH_MAX + 16];
+
+	if (o->nft_nat)
+		nft_only_remove_nat(c->p->name);
+	marker_path(c->p, marker, sizeof(marker));
+	unlink(marker);
 
 	if (o->bpf)
 		cage_bpf_unpin(c->p->pin_dir);
@@ -285,6 +313,21 @@ static int step_nft(struct up_ctx *c)
 	c->own.nft_host = true;
 	/* The cage table goes away with the netns; nothing to own separately. */
 	err = injected("nft-cage");
+	if (!err && c->nft_only) {
+		uint16_t ports[64];
+		struct nft_only_spec only = nft_only_spec(c, ports);
+
+		err = nft_only_apply_nat(&only);
+		if (err)
+			return fail(c, "nft-cage", err, "can't create nft table inet %s%s",
+				    NFT_ONLY_NAT_PREFIX, c->p->name);
+		c->own.nft_nat = true;
+		err = nft_only_apply_cage(c->own.netns_fd, &only);
+		if (err)
+			return fail(c, "nft-cage", err, "can't create nft table inet %s in netns %s",
+				    NFT_ONLY_CAGE_TABLE, c->p->netns_name);
+		return 0;
+	}
 	if (!err)
 		err = nft_cage_apply(c->own.netns_fd, &spec, true);
 	if (err)
@@ -325,8 +368,23 @@ static int step_bpf(struct up_ctx *c)
 	spec.cfg.cgroup_id = c->st->cgroup_id;
 
 	err = injected("bpf");
-	if (!err)
+	if (!err && c->nft_only) {
+		char marker[PATH_MAX + 16];
+		int fd;
+
+		/* The maps alone, so the daemons and the monitor run as usual; no programs. */
+		what = "pin the BPF maps";
+		err = nft_only_pin_maps(c->p->pin_dir, &spec.cfg, spec.tcp_inspect, spec.n_tcp_inspect,
+					spec.tcp_passthrough, spec.n_tcp_passthrough);
+		marker_path(c->p, marker, sizeof(marker));
+		fd = err ? -1 : open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (!err && fd < 0)
+			err = -errno;
+		if (fd >= 0)
+			close(fd);
+	} else if (!err) {
 		err = cage_bpf_load_attach(&spec, &what);
+	}
 	if (err)
 		return fail(c, "bpf", err, "can't %s (pins under %s)", what ? what : "load BPF",
 			    c->p->pin_dir);
@@ -432,16 +490,21 @@ int cage_verify(const struct cage_paths *p, const struct cage_state *st, char *w
 		.explicit_port = st->explicit_port,
 		.dns_port = st->dns_port,
 	};
+	char marker[PATH_MAX + 16];
+	bool nft_only;
 	int cg, ns, err;
 
 	memcpy(spec.gw6, st->addrs.gw6, 16);
 	memcpy(spec.cage6, st->addrs.cage6, 16);
+	marker_path(p, marker, sizeof(marker));
+	nft_only = access(marker, F_OK) == 0;
 	cg = cgroup_open(p->cgroup_mount, p->name);
 	if (cg < 0) {
 		snprintf(what, len, "cgroup %s/cagectl/%s is missing", p->cgroup_mount, p->name);
 		return cg;
 	}
-	err = cage_bpf_verify(p->pin_dir, cg, what, len);
+	err = nft_only ? nft_only_verify_maps(p->pin_dir, what, len) :
+			 cage_bpf_verify(p->pin_dir, cg, what, len);
 	close(cg);
 	if (err)
 		return err;
@@ -450,10 +513,29 @@ int cage_verify(const struct cage_paths *p, const struct cage_state *st, char *w
 		snprintf(what, len, "netns %s/%s is missing", p->netns_dir, p->netns_name);
 		return ns;
 	}
-	err = nft_cage_verify(ns, &spec, true);
-	if (err)
-		snprintf(what, len, "nft table inet cagectl in netns %s: %s", p->netns_name,
-			 err == -ENOENT ? "missing" : "differs from what was applied");
+	if (nft_only) {
+		/* The ports come from the pinned map the config filled at up. */
+		uint16_t ports[64];
+		struct nft_only_spec only = { .base = spec, .tcp_ports = ports };
+		struct cage_port_key key, next;
+		int pfd = cage_bpf_map_open(p->pin_dir, CAGE_PIN_PORTS, true);
+		bool first = true;
+
+		while (pfd >= 0 && only.n_tcp_ports < 64 &&
+		       !bpf_map_get_next_key(pfd, first ? NULL : &key, &next)) {
+			first = false;
+			key = next;
+			ports[only.n_tcp_ports++] = next.port;
+		}
+		if (pfd >= 0)
+			close(pfd);
+		err = nft_only_verify(ns, &only, what, len);
+	} else {
+		err = nft_cage_verify(ns, &spec, true);
+		if (err)
+			snprintf(what, len, "nft table inet cagectl in netns %s: %s", p->netns_name,
+				 err == -ENOENT ? "missing" : "differs from what was applied");
+	}
 	if (!err && link_exists(ns, CAGE_IFNAME) != 1) {
 		snprintf(what, len, "%s is missing in netns %s", CAGE_IFNAME, p->netns_name);
 		err = -ENODEV;
@@ -488,12 +570,13 @@ static int step_verify(struct up_ctx *c)
 	return 0;
 }
 
-int cage_up(const struct cage_config_file *cfg, const struct cage_paths *paths,
-	    struct cage_state *st, char *err_msg, size_t err_len, cage_warn_fn warn, void *warn_arg)
+static int up(const struct cage_config_file *cfg, const struct cage_paths *paths,
+	      struct cage_state *st, char *err_msg, size_t err_len, cage_warn_fn warn, void *warn_arg,
+	      bool nft_only)
 {
 	struct up_ctx c = {
 		.cfg = cfg, .p = paths, .st = st, .err = err_msg, .err_len = err_len,
-		.warn = warn, .warn_arg = warn_arg,
+		.warn = warn, .warn_arg = warn_arg, .nft_only = nft_only,
 		.own = { .cgroup_fd = -1, .netns_fd = -1 },
 	};
 	int (*const steps[])(struct up_ctx *) = {
@@ -539,6 +622,19 @@ int cage_up(const struct cage_config_file *cfg, const struct cage_paths *paths,
 	close(c.own.cgroup_fd);
 	close(c.own.netns_fd);
 	return 0;
+}
+
+int cage_up(const struct cage_config_file *cfg, const struct cage_paths *paths,
+	    struct cage_state *st, char *err_msg, size_t err_len, cage_warn_fn warn, void *warn_arg)
+{
+	return up(cfg, paths, st, err_msg, err_len, warn, warn_arg, false);
+}
+
+int cage_up_nft_only(const struct cage_config_file *cfg, const struct cage_paths *paths,
+		     struct cage_state *st, char *err_msg, size_t err_len, cage_warn_fn warn,
+		     void *warn_arg)
+{
+	return up(cfg, paths, st, err_msg, err_len, warn, warn_arg, true);
 }
 
 void cage_remove_ca(const struct cage_paths *p)

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <linux/netfilter_ipv4.h>
 
 #include <bpf/bpf.h>
 
@@ -59,13 +60,49 @@ int origdst_lookup(int map_fd, const struct sockaddr *peer, const struct sockadd
 	return 0;
 }
 
+/* IP6T_SO_ORIGINAL_DST, without pulling in the ip6tables header. */
+#define CAGE_IP6_SO_ORIGINAL_DST 80
+
+int origdst_conntrack(int accepted_fd, const struct sockaddr *local, struct cage_orig *out)
+{
+	struct sockaddr_storage orig;
+	socklen_t olen = sizeof(orig);
+	struct cage_addr here;
+	__u16 here_port;
+	int err;
+
+	memset(&orig, 0, sizeof(orig));
+	if (local->sa_family == AF_INET)
+		err = getsockopt(accepted_fd, SOL_IP, SO_ORIGINAL_DST, &orig, &olen);
+	else
+		err = getsockopt(accepted_fd, SOL_IPV6, CAGE_IP6_SO_ORIGINAL_DST, &orig, &olen);
+	if (err)
+		return errno == ENOENT || errno == ENOPROTOOPT ? -ENOENT : -errno;
+	memset(out, 0, sizeof(*out));
+	err = cage_addr_from_sockaddr((struct sockaddr *)&orig, &out->dst, &out->dport);
+	if (!err)
+		err = cage_addr_from_sockaddr(local, &here, &here_port);
+	if (err)
+		return err;
+	/* An entry that was not NATed names our own listener: nothing was redirected. */
+	if (here_port == out->dport && !memcmp(&here, &out->dst, sizeof(here)))
+		return -ENOENT;
+	out->proto = CAGE_PROTO_TCP;
+	return 0;
+}
+
 int origdst_lookup_fd(int map_fd, int accepted_fd, struct cage_orig *out)
 {
 	struct sockaddr_storage peer, local;
 	socklen_t plen = sizeof(peer), llen = sizeof(local);
+	int err;
 
 	if (getpeername(accepted_fd, (struct sockaddr *)&peer, &plen) ||
 	    getsockname(accepted_fd, (struct sockaddr *)&local, &llen))
 		return -errno;
-	return origdst_lookup(map_fd, (struct sockaddr *)&peer, (struct sockaddr *)&local, out);
+	err = origdst_lookup(map_fd, (struct sockaddr *)&peer, (struct sockaddr *)&local, out);
+	/* nftables-only cages (a guest kernel without cgroup BPF) redirect with DNAT instead. */
+	if (err == -ENOENT)
+		err = origdst_conntrack(accepted_fd, (struct sockaddr *)&local, out);
+	return err;
 }

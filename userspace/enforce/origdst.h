@@ -18,6 +18,12 @@ int origdst_open(const char *pin_dir);
  * connection was not redirected (explicit proxy port, or the entry was evicted), -errno.
  */
 int origdst_lookup_fd(int map_fd, int accepted_fd, struct cage_orig *out);
+/*
+ * The original destination kept by conntrack when nftables DNATed the connection to our
+ * listener (SO_ORIGINAL_DST): the nftables-only mode of a guest without cgroup BPF.
+ * origdst_lookup_fd falls back to it when the map has no entry. -ENOENT if not NATed.
+ */
+int origdst_conntrack(int accepted_fd, const struct sockaddr *local, struct cage_orig *out);
 /* The same from addresses (peer as returned by accept(), local by getsockname()). */
 int origdst_lookup(int map_fd, const struct sockaddr *peer, const struct sockaddr *local,
 		   struct cage_orig *out);
