@@ -32,6 +32,15 @@ MAX_LINE = 64 * 1024
 MAX_HEADER_BLOCK = 1024 * 1024
 ECHO_KEEP = 1024 * 1024
 PATTERN_BLOCK = bytes(range(256)) * 4096
+# Static files under https://api.allowed.test/git/: tests put bare repositories here (made
+# servable with `git update-server-info`) for `git clone` over dumb HTTP. Removed with /run/lab.
+GIT_ROOT = '/run/lab/git'
+# Package registries under https://api.allowed.test/pkg/: tests put a tiny npm registry
+# (a directory per package holding index.json, tarballs below it) and a pip simple index
+# (directories holding index.html) here. A directory answers with its index file.
+PKG_ROOT = '/run/lab/pkg'
+PKG_TYPES = {'.json': 'application/json', '.html': 'text/html', '.tgz': 'application/octet-stream',
+             '.whl': 'application/octet-stream', '.gz': 'application/octet-stream'}
 SECRETS = []
 
 
@@ -283,6 +292,10 @@ class Conn:
             return self.echo(req, scan, body, close)
         if host == 'doh.allowed.test' and req.path == '/dns-query':
             return self.doh(req, body, close)
+        # Bulk transfers through passthrough need a second name with /bytes and /upload
+        # (pass.wild.allowed.test is the proxy tests' passthrough name).
+        if host.endswith('.wild.allowed.test') and (req.path == '/upload' or req.path.startswith('/bytes/')):
+            return self.api(req, scan, body, sha, close)
         if host.endswith('.wild.allowed.test') or host in (
                 'rebind.allowed.test', 'flip.allowed.test', 'alias.allowed.test',
                 'doh.allowed.test', 'proxy.allowed.test'):
@@ -313,6 +326,10 @@ class Conn:
                              json.dumps(doc) + '\n', 'application/json', close=close)
         if path == '/upload':
             return self.send('200 OK', sha + '\n', close=close)
+        if path.startswith('/git/'):
+            return self.static_file(GIT_ROOT, path[len('/git/'):], close)
+        if path.startswith('/pkg/'):
+            return self.package_file(path[len('/pkg/'):], close)
         if path.startswith('/bytes/'):
             try:
                 n = int(path[len('/bytes/'):])
@@ -321,6 +338,30 @@ class Conn:
             return self.stream_bytes(n, close)
         doc = {'ok': True, 'host': 'api.allowed.test', 'path': path, 'method': req.method}
         return self.send('200 OK', json.dumps(doc) + '\n', 'application/json', close=close)
+
+    def static_file(self, root, rel, close):
+        # Only regular files below root: no '..', no symlink leading out of it.
+        full = os.path.realpath(os.path.join(root, urllib.parse.unquote(rel)))
+        if not full.startswith(os.path.realpath(root) + os.sep) or not os.path.isfile(full):
+            return self.send('404 Not Found', 'no such file\n', close=close)
+        with open(full, 'rb') as f:
+            data = f.read()
+        return self.send('200 OK', data, 'application/octet-stream', close=close)
+
+    def package_file(self, rel, close):
+        root = os.path.realpath(PKG_ROOT)
+        full = os.path.realpath(os.path.join(root, urllib.parse.unquote(rel)))
+        if full != root and not full.startswith(root + os.sep):
+            return self.send('404 Not Found', 'no such file\n', close=close)
+        if os.path.isdir(full):
+            full = next((os.path.join(full, i) for i in ('index.json', 'index.html')
+                         if os.path.isfile(os.path.join(full, i))), full)
+        if not os.path.isfile(full):
+            return self.send('404 Not Found', 'no such file\n', close=close)
+        with open(full, 'rb') as f:
+            data = f.read()
+        ctype = PKG_TYPES.get(os.path.splitext(full)[1], 'application/octet-stream')
+        return self.send('200 OK', data, ctype, close=close)
 
     def stream_bytes(self, n, close):
         head = ['HTTP/1.1 200 OK', 'Content-Type: application/octet-stream', f'Content-Length: {n}']

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# The escapes.md rows cage-proxy answers (2, 24, 31-37, 39, 41, 43, 45, 46, 48, 51, 53, 55,
+# The escapes.md rows cage-proxy answers (2, 24, 31-37, 39, 41, 43, 45, 46, 48, 51, 53-55,
 # 95-97, 102, 105), each HTTP row transparently and through the explicit port where the row
 # allows both: status, audit event and a clean sentinel. Runs its own cage and cage-proxy
 # (tests/integration/proxy_setup.bash) until the monitor starts cage-proxy in the lab cage.
@@ -94,6 +94,53 @@ is "row 51: non-HTTP bytes on 80 and inside TLS on 443 → protocol_unrecognized
 
 ws=$(in_cage "$NOPX CA=$CA SSL_CERT_FILE=$CA timeout 10 python3 -c \"$py_resolve;import runpy,sys;sys.argv=['ws.py','wss://echo.allowed.test/ws','hello-ws'];runpy.run_path('/run/lab/ws.py',run_name='__main__')\" 2>&1")
 like "row 53: WebSocket upgrade to echo (frames relayed opaquely for now)" "$ws" 'hello-ws'
+
+# Row 54: ECH. cage-dns refuses HTTPS records (they carry ECH keys); a client that sends an
+# encrypted_client_hello anyway (tests/escapes/ech_probe.py: this curl has no --ech) gets our
+# handshake on the outer SNI: a certificate the cage CA minted for that name, no ECH
+# acceptance, and the inner hello goes nowhere. A capture on lab-host's uplink proves the
+# nonce inside the ECH payload never left lab-host.
+n=$(N 54); ALL_N="$ALL_N $n"; m=$(audit_mark)
+like "row 54: the cage resolver refuses HTTPS records" \
+	"$(in_cage "dig @$GW4 +tries=1 +time=3 api.allowed.test HTTPS" 2>&1)" 'status: REFUSED'
+check "row 54: dns.qtype_denied qtype=HTTPS" audit_has "$m" dns.qtype_denied '"qtype":"HTTPS"'
+PCAP=$(mktemp)
+nsenter --net=/run/netns/lab-host tcpdump -i lab-h0 -U -Z root -w "$PCAP" tcp 2>/dev/null &
+TD=$!
+trap 'kill $TD 2>/dev/null; wait $TD 2>/dev/null; rm -f "$PCAP"; cleanup' EXIT
+sleep 1
+ech() { in_cage "$NOPX python3 - $*" < "$TOP/tests/escapes/ech_probe.py" 2>&1; }
+leaf_ok() {  # the PEM in $1: minted by the cage CA for api.allowed.test
+	local pem; pem=$(echo "$1" | sed -n '/BEGIN CERT/,/END CERT/p')
+	[ -n "$pem" ] &&
+	in_cage "f=\$(mktemp); cat > \$f; openssl verify -CAfile $CA -purpose sslserver \$f; rm -f \$f" <<<"$pem" 2>&1 | grep -q ': OK$' &&
+	openssl x509 -noout -ext subjectAltName <<<"$pem" 2>/dev/null | grep -q 'DNS:api.allowed.test'
+}
+m=$(audit_mark)
+e=$(ech $A4 443 api.allowed.test $n tls12)
+like "row 54: ECH hello, transparent: handshake on the outer SNI, no ECH in the ServerHello" "$e" 'serverhello version=0x0303 ech_ext=0'
+check "row 54: …with a cage-CA certificate for the outer name" leaf_ok "$e"
+like "row 54: ECH hello offering TLS 1.3, transparent: plain 1.3 ServerHello, no ECH" \
+	"$(ech $A4 443 api.allowed.test $n tls13)" 'serverhello version=0x0304 ech_ext=0'
+e=$(ech $GW4 3128 api.allowed.test $n tls12 api.allowed.test:443)
+like "row 54: ECH hello through CONNECT (explicit port): handshake on the outer SNI" "$e" 'connect HTTP/1.1 200.*serverhello version=0x0303 ech_ext=0'
+check "row 54: …with a cage-CA certificate for the outer name (explicit)" leaf_ok "$e"
+check "row 54: the aborted handshakes are audited under the outer name" \
+	sh -c "[ \$(tail -n +$((m + 1)) $AUDIT | grep '\"event\":\"proxy.client_tls_failed\"' | grep -c '\"host\":\"api.allowed.test\"') -ge 3 ]"
+m=$(audit_mark)
+like "row 54: outer SNI not allowed (transparent) → no handshake" "$(ech $A4 443 cover.$n.evil.test $n tls13)" '^(closed|alert)'
+check "row 54: …proxy.sni_denied for the outer name" audit_has "$m" proxy.sni_denied "cover.$n.evil.test"
+m=$(audit_mark)
+like "row 54: outer SNI ≠ CONNECT authority (explicit) → no handshake" \
+	"$(ech $GW4 3128 cover.$n.evil.test $n tls13 api.allowed.test:443)" 'connect HTTP/1.1 200.*(closed|alert)'
+check "row 54: …denied and audited" sh -c "tail -n +$((m + 1)) $AUDIT | grep -E '\"event\":\"proxy.sni_(denied|host_mismatch)\"' | grep -q 'cover.$n.evil.test'"
+# One real request, so the capture demonstrably saw the proxy's upstream traffic.
+is "row 54: a normal request afterwards" "$(ct api.allowed.test https://api.allowed.test/headers)" 200
+sleep 0.5; kill $TD 2>/dev/null; wait $TD 2>/dev/null
+trap cleanup EXIT
+check "row 54: the capture on lab-host's uplink saw the proxy's traffic" test "$(stat -c %s "$PCAP")" -gt 1000
+is "row 54: the ECH payload (nonce) never left lab-host" "$(grep -c -a -F -- "$n" "$PCAP")" 0
+rm -f "$PCAP"
 
 n=$(N 55); ALL_N="$ALL_N $n"; m=$(audit_mark)
 for i in 1 2 3; do
