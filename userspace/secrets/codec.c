@@ -1,12 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Base64 for `Authorization: Basic` and for the encoded forms redaction looks for, and locked
- * memory for anything that may hold a real value.
+ * Base64 for `Authorization: Basic` and for the encoded forms redaction looks for.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include <openssl/crypto.h>
 
@@ -86,23 +84,4 @@ int b64_decode(const char *in, size_t n, unsigned char *out, size_t *out_len)
 	*out_len = o;
 	OPENSSL_cleanse(&acc, sizeof(acc));
 	return 0;
-}
-
-/* Locked so a value never reaches swap; mlock may fail under RLIMIT_MEMLOCK: best effort. */
-void *secure_alloc(size_t n)
-{
-	void *p = calloc(1, n ? n : 1);
-
-	if (p)
-		(void)mlock(p, n ? n : 1);
-	return p;
-}
-
-void secure_free(void *p, size_t n)
-{
-	if (!p)
-		return;
-	OPENSSL_cleanse(p, n);
-	(void)munlock(p, n ? n : 1);
-	free(p);
 }
