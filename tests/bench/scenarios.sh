@@ -100,8 +100,10 @@ m_wrk() {
 		/^ +50%/ { p50 = us($2) } /^ +99%/ { p99 = us($2) }
 		/Requests\/sec:/ { rps = $2 }
 		/Socket errors:/ { gsub(",", ""); err += $4 + $6 + $8 + $10 }
-		/Non-2xx/ { err += $NF }
+		/Non-2xx/ { non2xx += $NF }
 		END { if (rps == "") { print "ERR:wrk: no result"; exit }
+			# A refused request (429, 403, 5xx) is no throughput: the run does not count.
+			if (non2xx > 0) { printf "ERR:wrk: %d responses were not 2xx/3xx\n", non2xx; exit }
 			if (mode == "lat1k" && rps > 1500) { print "ERR:wrk: the pacing script did not apply"; exit }
 			printf "%.0f %.0f %.0f %d\n", rps, p50, p99, err }'
 }

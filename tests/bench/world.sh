@@ -238,10 +238,17 @@ peer_dnsmasq_up() {
 write_cage_yamls() {
 	local name insp
 	for name in bench bench-off bench-all; do
+		# An `inspectors:` list adjusts the default chain (it does not replace it), so "off"
+		# turns each one off. The rate limiter (default 10 requests/s per host, burst 50)
+		# would answer most of wrk's requests with 429: it stays in the chain, with a bucket
+		# no benchmark can empty, so its cost is measured but not its policy.
 		case $name in
-		bench) insp='' ;;
-		bench-off) insp='inspectors: []' ;;
-		bench-all) insp=$'inspectors:\n  - domain\n  - secrets\n  - body_size\n  - name: entropy\n    config: {threshold: 7.5}\n  - content_type' ;;
+		bench) insp=$'inspectors:\n  - name: rate_limit\n    config: {rate: 1000000, burst: 1000000}' ;;
+		bench-off) insp='inspectors:'
+			for i in domain secrets body_size entropy content_type rate_limit; do
+				insp+=$'\n'"  - {name: $i, enabled: false}"
+			done ;;
+		bench-all) insp=$'inspectors:\n  - domain\n  - secrets\n  - body_size\n  - name: entropy\n    config: {threshold: 7.5}\n  - content_type\n  - name: rate_limit\n    config: {rate: 1000000, burst: 1000000}' ;;
 		esac
 		cat >"$B/$name.yaml" <<-EOF
 		name: $name
