@@ -33,8 +33,10 @@ PAGES = {
   ["SIGUSR1, then SIGUSR2 to the monitor. \\fBreload\\fR is an alias."], []),
  "update": ("apply a changed config to a running cage",
   ["Validates CAGE.YAML, replaces the cage's config copy and sends SIGHUP to the monitor, which relays it to the daemons: "
-   "domains, secrets, inspectors, DNS, logging and capture settings apply live. Changes to the network pools, ports, "
-   "ipv6, user, resources or isolation are listed as \\fIneeds down/up\\fR. A config that names another cage is refused."], []),
+   "domains, secrets, inspectors, DNS, logging and capture limits apply live. Turning capture on is listed as "
+   "\\fIneeds restart\\fR (\\fBcagectl restart\\fR: cage-proxy opens the capture file when it starts). Changes to the "
+   "network pools, ports, ipv6, user, resources or isolation are listed as \\fIneeds down/up\\fR. A config that names "
+   "another cage is refused."], []),
  "status": ("layers, monitor and counters of cages",
   ["Without NAME, every cage with a run directory. State is \\fBrunning\\fR, \\fBenforcing-unmonitored\\fR (layers in place, "
    "monitor gone), \\fBdegraded\\fR (a layer is missing; exit 1) or \\fBbroken\\fR.",

@@ -111,6 +111,12 @@ printf 'ipv6: false\nlogging:\n  level: debug\n' >> "$T/new.yaml"
 check "update --dry-run --json matches the schema" schema update update "$C" -c "$T/new.yaml" --dry-run --json
 like "update names what needs down/up" "$(X update "$C" -c "$T/new.yaml" --dry-run)" "ipv6 +needs down/up"
 like "and what applies live" "$(X update "$C" -c "$T/new.yaml" --dry-run)" "logging +would apply live"
+cp "$CAGECTL_STATE_DIR/$C/cage.yaml" "$T/cap.yaml"
+printf 'capture:\n  enable: true\n' >> "$T/cap.yaml"
+like "turning capture on needs a daemon restart" "$(X update "$C" -c "$T/cap.yaml" --dry-run)" "capture +needs restart"
+like "and says how" "$(X update "$C" -c "$T/cap.yaml" --dry-run)" "run 'cagectl restart $C'"
+like "the JSON lists it under needs_daemon_restart" \
+	"$(X update "$C" -c "$T/cap.yaml" --dry-run --json)" '"needs_daemon_restart":\["capture"\]'
 check "update applies" X -q update "$C" -c "$T/new.yaml"
 check "the config copy is the new one" cmp "$T/new.yaml" "$CAGECTL_STATE_DIR/$C/cage.yaml"
 sed "s/^name: .*/name: other/" "$T/new.yaml" > "$T/other.yaml"

@@ -46,7 +46,8 @@ static const struct usage usages[] = {
 	  "Changes to name, network pools, ports, ipv6 and user need 'down' and 'up';\n"
 	  "they are listed.\n"
 	  "  --dry-run          only list what would change\n"
-	  "  --json             print {\"name\",\"applied\",\"changed\",\"needs_restart\"}\n" },
+	  "  --json             print {\"name\",\"applied\",\"changed\",\"needs_restart\",\n"
+	  "                     \"needs_daemon_restart\"}\n" },
 	{ "status",
 	  "Usage: cagectl status [NAME] [--json]\n"
 	  "Layers, monitor, addresses and counters of one cage or of every cage.\n"

@@ -86,6 +86,45 @@ static bool str_eq(const char *a, const char *b)
 	return (!a && !b) || (a && b && !strcmp(a, b));
 }
 
+static bool strv_eq(const struct cage_strv *a, const struct cage_strv *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], b->v[i]))
+			return false;
+	return true;
+}
+
+static bool secrets_eq(const struct cage_config_file *a, const struct cage_config_file *b)
+{
+	if (a->n_secrets != b->n_secrets)
+		return false;
+	for (size_t i = 0; i < a->n_secrets; i++) {
+		const struct cage_secret_rule *x = &a->secrets[i], *y = &b->secrets[i];
+
+		if (strcmp(x->name, y->name) || !strv_eq(&x->inject_to, &y->inject_to) ||
+		    !strv_eq(&x->inject_headers, &y->inject_headers) ||
+		    x->inject_body != y->inject_body || !str_eq(x->placeholder, y->placeholder))
+			return false;
+	}
+	return true;
+}
+
+static bool inspectors_eq(const struct cage_config_file *a, const struct cage_config_file *b)
+{
+	if (a->n_inspectors != b->n_inspectors)
+		return false;
+	for (size_t i = 0; i < a->n_inspectors; i++) {
+		const struct cage_inspector *x = &a->inspectors[i], *y = &b->inspectors[i];
+
+		if (strcmp(x->name, y->name) || x->enabled != y->enabled ||
+		    !str_eq(x->config_yaml, y->config_yaml))
+			return false;
+	}
+	return true;
+}
+
 static bool domains_eq(const struct cage_domain_list *a, const struct cage_domain_list *b)
 {
 	if (a->n != b->n)
@@ -96,9 +135,13 @@ static bool domains_eq(const struct cage_domain_list *a, const struct cage_domai
 	return true;
 }
 
+/* How a change takes effect: the daemons re-read the config on SIGHUP; some settings are read
+ * only when a daemon starts (`cagectl restart`); the kernel layers only at `up`. */
+enum apply { APPLY_LIVE, APPLY_RESTART, APPLY_DOWN_UP };
+
 struct change {
 	const char *what;
-	bool needs_restart;
+	enum apply how;
 };
 
 /* What differs between the running config and the new one, and whether `up` must redo it. */
@@ -106,33 +149,35 @@ static int config_diff(const struct cage_config_file *a, const struct cage_confi
 		       struct change *out, int max)
 {
 	int n = 0;
-#define CHANGED(cond, name, restart) \
-	do { if ((cond) && n < max) out[n++] = (struct change){ name, restart }; } while (0)
+#define CHANGED(cond, name, how) \
+	do { if ((cond) && n < max) out[n++] = (struct change){ name, how }; } while (0)
 
-	CHANGED(strcmp(a->name, b->name), "name", true);
-	CHANGED(!str_eq(a->pool4, b->pool4) || !str_eq(a->pool6, b->pool6), "network", true);
+	CHANGED(strcmp(a->name, b->name), "name", APPLY_DOWN_UP);
+	CHANGED(!str_eq(a->pool4, b->pool4) || !str_eq(a->pool6, b->pool6), "network", APPLY_DOWN_UP);
 	CHANGED(!ports_eq(&a->tcp_inspect, &b->tcp_inspect) ||
 		!ports_eq(&a->tcp_passthrough, &b->tcp_passthrough) || !ports_eq(&a->udp, &b->udp) ||
 		a->icmp != b->icmp || a->proxy_port != b->proxy_port ||
-		a->explicit_port != b->explicit_port, "ports", true);
-	CHANGED(a->ipv6 != b->ipv6, "ipv6", true);
-	CHANGED(a->uid != b->uid || a->gid != b->gid, "user", true);
+		a->explicit_port != b->explicit_port, "ports", APPLY_DOWN_UP);
+	CHANGED(a->ipv6 != b->ipv6, "ipv6", APPLY_DOWN_UP);
+	CHANGED(a->uid != b->uid || a->gid != b->gid, "user", APPLY_DOWN_UP);
 	CHANGED(a->memory_max != b->memory_max || a->pids_max != b->pids_max ||
-		a->cpus_milli != b->cpus_milli, "resources", true);
-	CHANGED(a->isolation != b->isolation, "isolation", true);
+		a->cpus_milli != b->cpus_milli, "resources", APPLY_DOWN_UP);
+	CHANGED(a->isolation != b->isolation, "isolation", APPLY_DOWN_UP);
 	CHANGED(!domains_eq(&a->allow, &b->allow) || !domains_eq(&a->block, &b->block) ||
-		!domains_eq(&a->passthrough, &b->passthrough), "domains", false);
-	CHANGED(a->n_secrets != b->n_secrets, "secrets", false);
-	CHANGED(a->n_inspectors != b->n_inspectors, "inspectors", false);
+		!domains_eq(&a->passthrough, &b->passthrough), "domains", APPLY_LIVE);
+	CHANGED(!secrets_eq(a, b), "secrets", APPLY_LIVE);
+	CHANGED(!inspectors_eq(a, b), "inspectors", APPLY_LIVE);
 	CHANGED(a->dns_deny != b->dns_deny || a->dns_rate_limit != b->dns_rate_limit ||
 		a->dns_label_max != b->dns_label_max || a->dns_log_allowed != b->dns_log_allowed ||
-		a->dns_upstream.n != b->dns_upstream.n, "dns", false);
-	CHANGED(a->capture != b->capture || a->capture_max_body != b->capture_max_body ||
-		a->log_level != b->log_level || a->log_max_bytes != b->log_max_bytes, "logging", false);
+		!strv_eq(&a->dns_upstream, &b->dns_upstream), "dns", APPLY_LIVE);
+	/* cage-proxy opens the capture file when it starts; a reload only changes its limits. */
+	CHANGED(a->capture != b->capture, "capture", b->capture ? APPLY_RESTART : APPLY_LIVE);
+	CHANGED(a->capture_max_body != b->capture_max_body || a->log_level != b->log_level ||
+		a->log_max_bytes != b->log_max_bytes, "logging", APPLY_LIVE);
 	CHANGED(a->n_env != b->n_env || a->n_mounts != b->n_mounts || !str_eq(a->workdir, b->workdir) ||
 		a->n_exec_aliases != b->n_exec_aliases || a->command.n != b->command.n,
-		"workload (next exec)", false);
-	CHANGED(a->ephemeral != b->ephemeral, "ephemeral", false);
+		"workload (next exec)", APPLY_LIVE);
+	CHANGED(a->ephemeral != b->ephemeral, "ephemeral", APPLY_LIVE);
 #undef CHANGED
 	return n;
 }
@@ -144,7 +189,7 @@ int do_update(int argc, char **argv)
 	struct change ch[16];
 	char cur_path[PATH_MAX + 16], *text = NULL;
 	const char *name = NULL, *file = NULL;
-	bool dry = false, restart = false;
+	bool dry = false, down_up = false, restart = false;
 	size_t len;
 	int rc, n, err;
 
@@ -179,16 +224,19 @@ int do_update(int argc, char **argv)
 		p_warn("update %s: the running config copy %s is unreadable; treating everything as changed",
 		       name, cur_path);
 		n = 0;
-		ch[n++] = (struct change){ "everything", true };
+		ch[n++] = (struct change){ "everything", APPLY_DOWN_UP };
 	} else {
 		n = config_diff(cur, next, ch, 16);
 	}
-	for (int i = 0; i < n; i++)
-		restart |= ch[i].needs_restart;
+	for (int i = 0; i < n; i++) {
+		down_up |= ch[i].how == APPLY_DOWN_UP;
+		restart |= ch[i].how == APPLY_RESTART;
+	}
 	if (!dry) {
 		err = cli_read_file(file, &text, &len, 1 << 20);
 		if (!err)
-			err = cli_write_file_atomic(cur_path, text, len, 0600);
+			/* 0644 as `up` writes it: the daemons re-read it as their own uid on SIGHUP. */
+			err = cli_write_file_atomic(cur_path, text, len, 0644);
 		if (err) {
 			p_err("update %s: can't write %s: %s", name, cur_path, strerror(-err));
 			goto out;
@@ -204,16 +252,28 @@ int do_update(int argc, char **argv)
 			printf("%s\"%s\"", i ? "," : "", ch[i].what);
 		printf("],\"needs_restart\":[");
 		for (int i = 0, k = 0; i < n; i++)
-			if (ch[i].needs_restart)
+			if (ch[i].how == APPLY_DOWN_UP)
+				printf("%s\"%s\"", k++ ? "," : "", ch[i].what);
+		printf("],\"needs_daemon_restart\":[");
+		for (int i = 0, k = 0; i < n; i++)
+			if (ch[i].how == APPLY_RESTART)
 				printf("%s\"%s\"", k++ ? "," : "", ch[i].what);
 		printf("]}\n");
 	} else {
+		static const char *const said[] = {
+			[APPLY_LIVE] = "applied live", [APPLY_RESTART] = "needs restart",
+			[APPLY_DOWN_UP] = "needs down/up",
+		};
+
 		if (!n)
 			printf("%s: no changes\n", name);
 		for (int i = 0; i < n; i++)
 			printf("%s: %-22s %s\n", name, ch[i].what,
-			       ch[i].needs_restart ? "needs down/up" : dry ? "would apply live" : "applied live");
+			       ch[i].how == APPLY_LIVE && dry ? "would apply live" : said[ch[i].how]);
 		if (restart)
+			printf("%s: run 'cagectl restart %s' for the changes marked 'needs restart' "
+			       "(the daemons only; enforcement stays)\n", name, name);
+		if (down_up)
 			printf("%s: run 'cagectl down %s && cagectl up %s' for the changes marked "
 			       "'needs down/up'\n", name, name, cur_path);
 	}
