@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # The escapes.md DLP rows the inspector chain answers inside cage-proxy (59-62, 65, 69, 82,
 # 97-99): the verdict, the audit reason and rule, and no canary at the fake internet. Plus
-# benign controls that must pass untouched. WebSocket (row 68) frames are not inspected yet.
+# benign controls that must pass untouched. WebSocket frames (row 68) are in ws_rows.sh.
+# Row 71 (entropy, opt-in) and the npm/pip install controls are in dlp_more_rows.sh.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/integration/secrets_setup.bash"
 
@@ -69,8 +70,11 @@ check "cage-proxy alive after the bomb" kill -0 "$PROXY_PID"
 r=$(ec "https://$E/ok -H 'content-type: application/json' -d '{\"id\":\"3f2b8c1e-9a4d-4e1f-8b7a-2c5d6e7f8a9b\",\"sha\":\"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\"}'")
 is "benign: UUID and sha256 hex in JSON → 200" "$(status_of "$r")" 200
 like "benign: the body arrived intact" "$r" 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
-r=$(in_cage "getent ahosts $E >/dev/null; printf '{\"thumb\":\"data:image/png;base64,%s\"}' \"\$(head -c 3000 /dev/urandom | base64 -w0)\" | $NOPX curl -s -o /dev/null -w '%{http_code}' --cacert $CA -m 20 --resolve $E:443:$A4 -H 'content-type: application/json' --data-binary @- https://$E/thumb")
+# A PNG opening (signature, IHDR) and random pixel bytes: base64 images are not flagged.
+m=$(audit_mark)
+r=$(in_cage "getent ahosts $E >/dev/null; printf '{\"thumb\":\"data:image/png;base64,%s\"}' \"\$( { printf '\\211PNG\\r\\n\\032\\n\\0\\0\\0\\rIHDR'; head -c 3000 /dev/urandom; } | base64 -w0)\" | $NOPX curl -s -o /dev/null -w '%{http_code}' --cacert $CA -m 20 --resolve $E:443:$A4 -H 'content-type: application/json' --data-binary @- https://$E/thumb")
 is "benign: base64 PNG thumbnail in JSON → 200" "$r" 200
+check "benign: the thumbnail left no inspector record" test "$(sleep 0.3; tail -n +$((m + 1)) "$AUDIT" | grep -cE '"event":"(dlp|limit|decode)\.')" = 0
 r=$(cc api.allowed.test "https://api.allowed.test/upload --data-binary @/etc/os-release")
 is "benign: small upload → 200" "$(status_of "$r")" 200
 like "benign: the upload arrived byte for byte" "$(head -1 <<<"$r")" "^$(in_cage 'sha256sum /etc/os-release' | cut -d' ' -f1)\$"

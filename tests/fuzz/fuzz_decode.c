@@ -121,8 +121,13 @@ static void chain_body(const uint8_t *d, size_t n, size_t cut, unsigned sel)
 	int a, b;
 
 	if (!chain) {
-		static struct cage_inspector no_rate = { .name = "rate_limit", .enabled = false };
-		static struct cage_config_file cfg = { .inspectors = &no_rate, .n_inspectors = 1 };
+		/* entropy on (flag only): form values stream through the token estimator too */
+		static struct cage_inspector ins[] = {
+			{ .name = "rate_limit", .enabled = false },
+			{ .name = "entropy", .enabled = true,
+			  .config_yaml = "action: flag\nmin_url_bytes: 16\n" },
+		};
+		static struct cage_config_file cfg = { .inspectors = ins, .n_inspectors = 2 };
 		char err[128];
 
 		if (inspect_chain_new(&cfg, NULL, &chain, err, sizeof(err)))

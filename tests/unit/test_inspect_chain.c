@@ -14,6 +14,8 @@
 #include <cmocka.h>
 
 #if __has_include(<hs.h>)
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -183,8 +185,107 @@ static void test_content_type(void **state)
 	assert_int_equal(run_body(s, ECHO_HOST, "application/json", b64, strlen(b64), 0, 0),
 			 INSPECT_FLAG);
 	assert_non_null(find_rule(inspect_verdict(s), "dlp.ctype_base64", "body"));
+	/* a base64 PNG thumbnail (benign control) is a payload, not a blob: no flag */
+	memcpy(b64 + 6, "data:image/png;base64,iVBORw0KGgoAAAANSUhEUg", 44);
+	assert_int_equal(run_body(s, ECHO_HOST, "application/json", b64, strlen(b64), 0, 7),
+			 INSPECT_ABSTAIN);
 	inspect_session_free(s);
 	inspect_chain_free(c);
+}
+
+static bool form_flagged(struct inspect_session *s, const char *name, const char *value,
+			 size_t split)
+{
+	static char body[2200];
+	const char *ct = "application/x-www-form-urlencoded";
+	int n = snprintf(body, sizeof(body), "a=1&%s=%s&b=2", name, value);
+	int rc = run_body(s, ECHO_HOST, ct, body, (size_t)n, 0, split);
+
+	assert_true(rc == INSPECT_ABSTAIN || rc == INSPECT_FLAG);
+	return find_rule(inspect_verdict(s), "form_value", "body") != NULL;
+}
+
+/*
+ * Row 71: an unknown high-entropy token in a form body (`curl -d "t=$CANARY_RAND"`, 40
+ * random base62 characters) with the URL-value threshold 5.5 and min_url_bytes 32, and the
+ * false-positive rate on benign values. The rates are printed for the record.
+ */
+static void test_entropy_tokens(void **state)
+{
+	static const char *const benign[] = {
+		"3f2b8c1e-9a4d-4e1f-8b7a-2c5d6e7f8a9b",
+		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+		"da39a3ee5e6b4b0d3255bfef95601890afd80709",
+		"src/components/UserProfile/index.tsx",
+		"getUserAccountSettingsForOrganization2",
+		"node_modules/@types/react-dom/index.d.ts",
+		"https://registry.npmjs.org/lodash/-/lodash-4.17.21.tgz",
+		"feature/JIRA-1234-add-user-profile-endpoint",
+		"/api/v1/repos/octocat/Hello-World/pulls/1347/comments",
+		"com.example.myapp.MainActivity.onCreate",
+		"ThisIsAVeryLongVariableNameThatSomeoneWrote",
+		"user.name%2Btag%40example-domain.co.uk",
+		"The+quick+brown+fox+jumps+over+the+lazy+dog+2024%2C+again.",
+		"2024-01-15T10%3A30%3A00.000Z%2F2024-01-16T10%3A30%3A00.000Z",
+		"application%2Fvnd.github.v3%2Bjson%3B+charset%3Dutf-8",
+	};
+	static const char b62[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	struct inspect_chain *c = chain_yaml("entropy", "action: flag\nmin_url_bytes: 32\n");
+	struct inspect_chain *d = chain_yaml("entropy", "action: flag\n");
+	struct inspect_session *s = inspect_session_new(c), *sd = inspect_session_new(d);
+	static char tok[2100];
+	unsigned hits = 0, fp = 0, runs = 1000;
+
+	assert_non_null(s);
+	assert_non_null(sd);
+	for (unsigned i = 0; i < runs; i++) {
+		fill_random(tok, 40, b62, 1000 + i * 7919);
+		hits += form_flagged(s, "t", tok, 0);
+	}
+	printf("# row 71: %u of %u random 40-char base62 form values flagged (%.1f%%)\n", hits,
+	       runs, 100.0 * hits / runs);
+	assert_true(hits >= runs * 97 / 100);
+	for (size_t i = 0; i < sizeof(benign) / sizeof(benign[0]); i++) {
+		bool f = form_flagged(s, "v", benign[i], 0);
+		char t[300];
+
+		snprintf(t, sizeof(t), "/x?v=%s", benign[i]);
+		assert_int_equal(run_req(s, ECHO_HOST, t, NULL, 0, "", 0, 0, 0), INSPECT_ABSTAIN);
+		if (f)
+			printf("# benign value flagged: %s\n", benign[i]);
+		fp += f;
+	}
+	printf("# row 71: %u of %zu benign values flagged\n", fp, sizeof(benign) / sizeof(benign[0]));
+	assert_int_equal(fp, 0);
+	/* split anywhere: byte by byte */
+	fill_random(tok, 40, b62, 4242);
+	assert_true(form_flagged(s, "t", tok, 1));
+	/* a signature parameter on its host is not a leak */
+	{
+		char body[80];
+		int n = snprintf(body, sizeof(body), "X-Amz-Signature=%s", tok);
+
+		assert_int_equal(run_body(s, "bucket.s3.amazonaws.com",
+					  "application/x-www-form-urlencoded", body, (size_t)n, 0, 0),
+				 INSPECT_ABSTAIN);
+	}
+	/* base64 of random bytes is flagged; a base64 PNG thumbnail is not */
+	fill_random(tok, 1200, b64, 77);
+	assert_true(form_flagged(s, "thumb", tok, 0));
+	memcpy(tok, "iVBORw0KGgoAAAANSUhEUg", 22);
+	assert_false(form_flagged(s, "thumb", tok, 0));
+	memcpy(tok, "data%3Aimage%2Fpng%3Bbase64%2CiVBORw0KGgo", 41);
+	assert_false(form_flagged(s, "thumb", tok, 0));
+	/* the default min_url_bytes (64) leaves a 40-character value alone */
+	fill_random(tok, 40, b62, 4242);
+	assert_false(form_flagged(sd, "t", tok, 0));
+	fill_random(tok, 80, b62, 4243);
+	assert_true(form_flagged(sd, "t", tok, 0));
+	inspect_session_free(s);
+	inspect_session_free(sd);
+	inspect_chain_free(c);
+	inspect_chain_free(d);
 }
 
 static void test_domain_and_order(void **state)
@@ -301,6 +402,108 @@ static void test_plugin(void **state)
 	rmdir(dir);
 }
 
+
+/* A config on the heap, freed right after the chain is built: the chain must own its copy. */
+static struct cage_config_file *heap_cfg(void)
+{
+	struct cage_config_file *cfg = calloc(1, sizeof(*cfg));
+
+	assert_non_null(cfg);
+	cfg->secrets = calloc(1, sizeof(*cfg->secrets));
+	assert_non_null(cfg->secrets);
+	cfg->n_secrets = 1;
+	cfg->secrets[0].name = strdup("MY_TOKEN");
+	cfg->secrets[0].inject_to.v = calloc(1, sizeof(char *));
+	cfg->secrets[0].inject_to.v[0] = strdup("api.allowed.test");
+	cfg->secrets[0].inject_to.n = 1;
+	cfg->secrets[0].inject_headers.v = calloc(1, sizeof(char *));
+	cfg->secrets[0].inject_headers.v[0] = strdup("Authorization");
+	cfg->secrets[0].inject_headers.n = 1;
+	cfg->inspectors = calloc(1, sizeof(*cfg->inspectors));
+	cfg->inspectors[0] = (struct cage_inspector){ .name = strdup("rate_limit") };
+	cfg->n_inspectors = 1;
+	return cfg;
+}
+
+static const char reload_value[] = "s3cr3t-Value-0123456789abcdefXYZ";
+
+/* What cage-proxy does on SIGHUP: build, load the known values, swap under a lock, drop. */
+static struct inspect_chain *build_reloaded(void)
+{
+	const char *vals[] = { reload_value };
+	struct cage_config_file *cfg = heap_cfg();
+	struct inspect_chain *c = chain_with(cfg);
+
+	cage_config_free(cfg);
+	assert_non_null(c);
+	assert_int_equal(inspect_chain_secret_count(c), 1);
+	assert_string_equal(inspect_chain_secret_name(c, 0), "MY_TOKEN");
+	assert_int_equal(inspect_set_known_values(c, vals, 1), 0);
+	return c;
+}
+
+static pthread_mutex_t cur_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct inspect_chain *cur;
+static atomic_bool reload_stop;
+static atomic_int reload_bad, reload_reqs;
+
+static void *reload_worker(void *arg)
+{
+	const struct inspect_header auth[] = {
+		{ "Authorization", 13, "Bearer s3cr3t-Value-0123456789abcdefXYZ", 39 },
+	};
+
+	(void)arg;
+	while (!atomic_load(&reload_stop)) {
+		struct inspect_chain *c;
+		struct inspect_session *s;
+
+		pthread_mutex_lock(&cur_lock);
+		c = inspect_chain_get(cur);
+		pthread_mutex_unlock(&cur_lock);
+		s = inspect_session_new(c);
+		inspect_chain_free(c);
+		if (!s) {
+			atomic_fetch_add(&reload_bad, 1);
+			continue;
+		}
+		/* the known value: blocked in a body, allowed in its bound header */
+		if (run_body(s, ECHO_HOST, "text/plain", reload_value, sizeof(reload_value) - 1, 7, 0) !=
+			    INSPECT_BLOCK ||
+		    run_req(s, "api.allowed.test", "/", auth, 1, "", 0, 0, 0) != INSPECT_ABSTAIN)
+			atomic_fetch_add(&reload_bad, 1);
+		atomic_fetch_add(&reload_reqs, 1);
+		inspect_session_free(s);
+	}
+	return NULL;
+}
+
+static void test_reload_under_load(void **state)
+{
+	pthread_t th[2];
+
+	(void)state;
+	cur = build_reloaded();
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, reload_worker, NULL), 0);
+	for (int r = 0; r < 3; r++) {
+		struct inspect_chain *c = build_reloaded(), *old;
+
+		pthread_mutex_lock(&cur_lock);
+		old = cur;
+		cur = c;
+		pthread_mutex_unlock(&cur_lock);
+		inspect_chain_free(old); /* sessions on it keep it alive */
+	}
+	atomic_store(&reload_stop, true);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	inspect_chain_free(cur);
+	assert_int_equal(atomic_load(&reload_bad), 0);
+	assert_true(atomic_load(&reload_reqs) > 0);
+	printf("# %d requests across 3 reloads\n", atomic_load(&reload_reqs));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -309,9 +512,11 @@ int main(void)
 		cmocka_unit_test(test_rate_limit),
 		cmocka_unit_test(test_entropy),
 		cmocka_unit_test(test_content_type),
+		cmocka_unit_test(test_entropy_tokens),
 		cmocka_unit_test(test_domain_and_order),
 		cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_plugin),
+		cmocka_unit_test(test_reload_under_load),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -102,23 +102,6 @@ static void test_runs(void **state)
 	assert_int_equal(base32_decode("M5UH!", 5, out, sizeof(out)), -EINVAL);
 }
 
-static struct inspect_chain *chain;
-static struct inspect_session *sess;
-
-static int setup(void **state)
-{
-	chain = chain_with(NULL);
-	sess = chain ? inspect_session_new(chain) : NULL;
-	return sess ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	inspect_session_free(sess);
-	inspect_chain_free(chain);
-	return 0;
-}
-
 static int run_encoded(const char *enc, const void *body, size_t len, size_t split)
 {
 	struct inspect_header h[2] = {
@@ -286,7 +269,7 @@ int main(void)
 		cmocka_unit_test(test_inflater_caps),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
 #else
 int main(void)

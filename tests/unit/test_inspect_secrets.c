@@ -98,23 +98,6 @@ static const struct fam_case fam_cases[] = {
 	{ "google_oauth_token", "ya29.1e2mmpVIMc", false },
 };
 
-static struct inspect_chain *chain;
-static struct inspect_session *sess;
-
-static int setup(void **state)
-{
-	chain = chain_with(NULL);
-	sess = chain ? inspect_session_new(chain) : NULL;
-	return sess ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	inspect_session_free(sess);
-	inspect_chain_free(chain);
-	return 0;
-}
-
 static void test_families(void **state)
 {
 	char body[512];
@@ -412,7 +395,7 @@ int main(void)
 		cmocka_unit_test(test_reversed_is_not_a_pattern_hit),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
 #else
 int main(void)

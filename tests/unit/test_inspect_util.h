@@ -69,6 +69,29 @@ static inline int run_body(struct inspect_session *s, const char *host, const ch
 	return run_req(s, host, "/", h, ctype ? 1 : 0, body, len, cut, split);
 }
 
+/*
+ * The group fixture of the table-driven files: one default chain and one session that every
+ * test reuses message after message (as the proxy reuses one per connection).
+ */
+static struct inspect_chain *chain __attribute__((unused));
+static struct inspect_session *sess __attribute__((unused));
+
+static inline int group_setup(void **state)
+{
+	(void)state;
+	chain = chain_with(NULL);
+	sess = chain ? inspect_session_new(chain) : NULL;
+	return sess ? 0 : -1;
+}
+
+static inline int group_teardown(void **state)
+{
+	(void)state;
+	inspect_session_free(sess);
+	inspect_chain_free(chain);
+	return 0;
+}
+
 /* loc NULL = any location. */
 static inline const struct inspect_finding *find_rule(const struct inspect_verdict *v,
 						      const char *rule, const char *loc)

@@ -186,23 +186,6 @@ static void test_close_and_strip(void **state)
 	STRIP("permessage-deflate;a=1 , permessage-deflate", "");
 }
 
-static struct inspect_chain *chain;
-static struct inspect_session *sess;
-
-static int setup(void **state)
-{
-	chain = chain_with(NULL);
-	sess = chain ? inspect_session_new(chain) : NULL;
-	return sess ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	inspect_session_free(sess);
-	inspect_chain_free(chain);
-	return 0;
-}
-
 static int feed_all(const uint8_t *w, size_t n, size_t split)
 {
 	int rc = 0;
@@ -303,7 +286,7 @@ int main(void)
 		cmocka_unit_test(test_chain_deflate),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
 #else
 int main(void)

@@ -75,3 +75,26 @@ enum ctype_magic ctype_check_magic(const char *ct, const uint8_t *p, size_t len)
 		return len ? CTM_MISMATCH : CTM_MATCH;
 	return CTM_UNKNOWN;
 }
+
+/*
+ * Base64 images (thumbnails in JSON, data: URIs) are ordinary payloads that look like the
+ * random runs the entropy and base64 checks are after. Only the run's opening is tested:
+ * its bytes are still decoded and scanned for secrets like any other run.
+ */
+bool ctype_base64_image(const uint8_t *p, size_t len)
+{
+	static const char *const heads[] = { "iVBORw0KGgo", "/9j/", "R0lGOD", "UklGR" };
+	const uint8_t *comma;
+
+	if (len > 11 && strncasecmp((const char *)p, "data:image/", 11) == 0) {
+		comma = memchr(p, ',', len < 64 ? len : 64);
+		if (!comma)
+			return false;
+		len -= (size_t)(comma + 1 - p);
+		p = comma + 1;
+	}
+	for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++)
+		if (len >= strlen(heads[i]) && memcmp(p, heads[i], strlen(heads[i])) == 0)
+			return true;
+	return false;
+}

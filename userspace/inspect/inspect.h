@@ -25,7 +25,8 @@
  *   inspect_session_free(s); inspect_chain_free(chain);
  *
  * A chain is immutable after setup except for inspect_set_known_values() and the rate-limit
- * buckets (locked): sessions on several threads may share it. A session is single-threaded.
+ * buckets (locked): sessions on several threads may share it; each holds a reference to it.
+ * A session is single-threaded.
  * Findings never contain matched bytes: rule names, locations and decoder chains only.
  */
 #ifndef CAGE_INSPECT_H
@@ -107,6 +108,11 @@ struct inspect_request {
 
 struct inspect_options {
 	const char *plugin_dir;   /* custom:<file>.so must live here; NULL = plugins refused */
+	/* The real values of cfg->secrets[i], as inspect_set_known_values() takes them: compiled
+	 * with the patterns into the chain's one database, instead of a database without them
+	 * and then another with them. NULL: none (set them later, or never). */
+	const char *const *known_values;
+	size_t n_known;
 };
 
 struct inspect_chain;
@@ -121,7 +127,17 @@ struct inspect_session;
  */
 int inspect_chain_new(const struct cage_config_file *cfg, const struct inspect_options *opt,
 		      struct inspect_chain **out, char *err, size_t errlen);
+/*
+ * The chain keeps nothing of cfg (it copies the secrets' bindings), so cfg may be freed right
+ * after inspect_chain_new(). Chains are reference-counted: every session holds one, so a
+ * proxy that builds a new chain on reload can drop its own reference to the old one while
+ * requests still run on it. inspect_chain_free() drops a reference.
+ */
+struct inspect_chain *inspect_chain_get(struct inspect_chain *chain);
 void inspect_chain_free(struct inspect_chain *chain);
+/* The secrets the chain was built with, in cfg->secrets order (for inspect_set_known_values). */
+size_t inspect_chain_secret_count(const struct inspect_chain *chain);
+const char *inspect_chain_secret_name(const struct inspect_chain *chain, size_t i);
 
 /*
  * The real values of the cage's secrets: each value, and every fragment of 12 bytes or more,
@@ -134,6 +150,14 @@ int inspect_set_known_values(struct inspect_chain *chain, const char *const *val
 
 struct inspect_session *inspect_session_new(struct inspect_chain *chain);
 void inspect_session_free(struct inspect_session *s);
+/*
+ * Makes a finished session as good as inspect_session_new(chain) without its allocations
+ * (Vectorscan scratch, streams, buffers): nothing of earlier messages, WebSocket state or
+ * plugin state is left. chain may differ from the session's (a reload): the streams are
+ * reopened on its database, the scratch is kept and grown if needed. 0 or -errno (then free
+ * the session).
+ */
+int inspect_session_reuse(struct inspect_session *s, struct inspect_chain *chain);
 
 /* A request: returns the action so far, or a negative errno (then treat as blocked). */
 int inspect_request_start(struct inspect_session *s, const struct inspect_request *req);

@@ -304,6 +304,17 @@ static int parse_entropy(struct conf_ctx *c, const char *key, const struct ynode
 	}
 	if (!strcmp(key, "action"))
 		return get_action(c, v, &conf->entropy_action);
+	if (!strcmp(key, "split_budget") || !strcmp(key, "split_min_bytes")) {
+		err = get_u64(c, v, SPLIT_BUF / 2, &u);
+		*(key[6] == 'b' ? &conf->split_budget : &conf->split_min) = (uint32_t)u;
+		if (!err && key[6] == 'm' && !u)
+			return fail(c, v, "split_min_bytes must be at least 1");
+		return err;
+	}
+	if (!strcmp(key, "split_window"))
+		return get_double(c, v, 0.01, 86400, &conf->split_window);
+	if (!strcmp(key, "split_action"))
+		return get_action(c, v, &conf->split_action);
 	if (!strcmp(key, "exempt_content_types")) {
 		ilist_free(&conf->entropy_exempt_ct);
 		return get_strv(c, v, &conf->entropy_exempt_ct);
@@ -484,6 +495,10 @@ static void defaults(struct inspect_conf *conf)
 	conf->min_body = 256;
 	conf->min_url = 64;
 	conf->entropy_action = INSPECT_BLOCK;
+	conf->split_budget = 32;
+	conf->split_window = 60;
+	conf->split_min = 4;
+	conf->split_action = INSPECT_FLAG;
 	for (size_t i = 0; i < sizeof(exempt_ct) / sizeof(exempt_ct[0]); i++) {
 		char **nv = realloc(conf->entropy_exempt_ct.v, (i + 1) * sizeof(*nv));
 

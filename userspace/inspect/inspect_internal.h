@@ -83,6 +83,11 @@ struct inspect_conf {
 	struct ctype_list entropy_exempt_ct;
 	struct host_params *sig_params;
 	size_t n_sig_params;
+	/* split across requests (split.c): short values per host within a window */
+	uint32_t split_budget;            /* random bytes to one host that flag; 0 = off */
+	double split_window;              /* seconds a value counts */
+	uint32_t split_min;               /* shorter values are not counted */
+	enum inspect_action split_action;
 
 	/* content_type */
 	double ct_ceiling;
@@ -170,7 +175,8 @@ struct scan_node {
 	unsigned depth;
 	char decoders[40];
 	uint32_t run_len;            /* chars in the current run */
-	uint32_t max_run;            /* longest base64-alphabet run since reset */
+	uint32_t max_run;            /* longest base64-alphabet run since reset, images aside */
+	bool run_image;              /* the current run opens like a base64 image */
 	uint8_t run_mask;            /* codecs still possible for this run */
 	uint8_t pend[SCAN_RUN_MIN];
 	struct run_decoder dec[RUN_CODECS];
@@ -212,9 +218,44 @@ struct rate_bucket {
 	double last;
 };
 
+/*
+ * Split across requests (split.c): per destination host, the recent short query, path and
+ * form values (those under the entropy length threshold), shared by every session of the
+ * chain, bounded, aging out after split_window seconds.
+ */
+#define SPLIT_BUF 256                  /* bytes of recent values kept per host */
+#define SPLIT_VALUES 64
+#define SPLIT_HOSTS_MAX 1024
+#define KNOWN_WINDOW 12                /* known values are matched as 12-byte windows */
+
+struct split_table;
+
+struct split_piece {
+	const uint8_t *p;
+	size_t len;
+};
+
+struct split_result {
+	bool over_budget;              /* a run of recent values reached the budget, random */
+	size_t len;                    /* bytes of recent values in buf, oldest first */
+	size_t fresh;                  /* the last `fresh` bytes arrived with this request */
+	uint8_t buf[SPLIT_BUF];
+};
+
+int split_table_new(struct split_table **out);
+void split_table_free(struct split_table *t);
+/* Records this request's pieces for host (exact repeats within the window are not counted
+ * again) and fills out. entropy: judge the budget (the entropy inspector is on). */
+void split_record(struct split_table *t, const struct inspect_conf *conf, const char *host,
+		  const struct split_piece *pieces, size_t n, bool entropy, double now,
+		  struct split_result *out);
+double split_now(void);
+
 struct inspect_chain {
+	atomic_int refs;               /* the creator's, plus one per live session */
+	struct split_table *split;     /* own lock */
 	struct inspect_conf conf;
-	const struct cage_config_file *cfg;
+	struct cage_config_file *bind; /* own copy of the secrets' bindings (chain_bind.c) */
 	pthread_mutex_t lock;          /* db pointer swap and rate buckets */
 	struct scan_db *db;
 	struct rate_bucket *buckets;
@@ -241,6 +282,16 @@ struct inspect_session {
 
 	struct scan_views views;
 	struct scan_views ctl_views;   /* WebSocket control frames, which interleave messages */
+	struct scan_node *split_node;  /* recent short values of the host, concatenated */
+	size_t split_skip;             /* matches ending at or before this offset are old */
+	enum { SPLIT_PASS_PATTERNS, SPLIT_PASS_KNOWN } split_pass;
+	bool loc_is_name;              /* scanning a header name, where nothing is ever bound */
+	/* this message's short values for the split record (split.c) */
+	bool split_on;
+	size_t split_n, split_used;
+	struct split_piece split_pc[16];
+	uint8_t split_bytes[SPLIT_BUF + TEXTDEC_SLACK];
+	char split_loc[8];
 	bool scan_patterns;            /* secrets inspector on for this host */
 	bool scan_active;              /* patterns, or known values to look for */
 	bool ws_cur_client;
@@ -253,6 +304,11 @@ struct inspect_session {
 	char ctype[96];
 	bool ct_text, ct_binary, ct_form, ct_json, ct_multipart;
 	bool entropy_exempt;
+	/* form body values, checked like query values (entropy; row 71) */
+	bool form_on, form_in_value, form_skip, form_entropy;
+	size_t form_len, form_name_len;
+	char form_name[64];
+	uint8_t form_val[2048];
 	struct inflater *inf;
 	void *plugin_state[INSPECT_MAX_PLUGINS];
 
@@ -277,16 +333,23 @@ bool session_inspector_on(const struct inspect_session *s, enum inspector_id id)
 double shannon_entropy(const uint32_t hist[256], uint64_t total);
 double shannon_entropy_bytes(const uint8_t *p, size_t len);
 double shannon_entropy_short(const uint8_t *p, size_t len);
+/* bits per character of a short value (URL and form values): see entropy.c */
+double token_entropy(const uint8_t *p, size_t len);
 
 /* Content type: magic-bytes check for declared binary types. */
 enum ctype_magic { CTM_NOT_BINARY, CTM_MATCH, CTM_MISMATCH, CTM_UNKNOWN };
 enum ctype_magic ctype_check_magic(const char *ctype, const uint8_t *p, size_t len);
 bool ctype_is_text(const char *ctype);
+/* p starts (after an optional data:image/...;base64, prefix) with base64 of an image
+ * signature: PNG, JPEG, GIF or WebP/RIFF. */
+bool ctype_base64_image(const uint8_t *p, size_t len);
 
 int plugin_load(struct plugin_slot *slot, const char *path, const char *allowed_dir,
 		const char *config_yaml, char *err, size_t errlen);
 void plugin_unload(struct plugin_slot *slot);
 
 bool ratelimit_take(struct inspect_chain *c, const char *host, double rate, double burst);
+
+int chain_bind_copy(const struct cage_config_file *cfg, struct cage_config_file **out);
 
 #endif

@@ -65,6 +65,14 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
 {
 	struct scan_node *n = ctx;
 
+	(void)from;
+	(void)flags;
+	/* The split view rescans recent values: only a match that takes in new bytes is news,
+	 * and each pass looks for one kind of rule (session.c, split_step). */
+	if (n == n->s->split_node &&
+	    (to <= n->s->split_skip || id >= n->s->db->n_rules ||
+	     n->s->db->rules[id].known != (n->s->split_pass == SPLIT_PASS_KNOWN)))
+		return 0;
 	session_rule_hit(n->s, id, n->decoders);
 	return 0;
 }
@@ -162,6 +170,7 @@ static int run_start_decoders(struct scan_node *n)
 	for (int k = 0; k < SCAN_RUN_MIN; k++)
 		mask &= cls[n->pend[k]];
 	n->run_mask = mask;
+	n->run_image = ctype_base64_image(n->pend, SCAN_RUN_MIN);
 	for (int c = 0; c < RUN_CODECS; c++) {
 		struct run_decoder *d = &n->dec[c];
 
@@ -323,7 +332,7 @@ static int run_feed(struct scan_node *n, const uint8_t *p, size_t len)
 			if (n->run_len < SCAN_RUN_MIN)
 				break;
 			err = run_start_decoders(n);
-			if (n->max_run < SCAN_RUN_MIN)
+			if (!n->run_image && n->max_run < SCAN_RUN_MIN)
 				n->max_run = SCAN_RUN_MIN;
 			continue;
 		}
@@ -345,7 +354,8 @@ stretch_end:
 			for (int k = 0; k < RUN_CODECS && !err; k++)
 				if (n->dec[k].live)
 					err = dec_segment(n, k, p + start, i - start);
-			if (n->run_len > n->max_run)
+			/* A base64 image is a payload, not the blob dlp.ctype_base64 is about. */
+			if (!n->run_image && n->run_len > n->max_run)
 				n->max_run = n->run_len;
 		}
 		if (i == len || err)

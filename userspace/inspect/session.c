@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "inspect/inspect_internal.h"
 #include "lib/domain.h"
+#include "secrets/secrets.h"
 
 static const char *const ids_name[INSPECTOR_COUNT] = {
 	"domain", "secrets", "body_size", "entropy", "content_type", "rate_limit", "custom",
@@ -25,11 +26,17 @@ int inspect_chain_new(const struct cage_config_file *cfg, const struct inspect_o
 
 	if (!c)
 		return -ENOMEM;
-	c->cfg = cfg;
+	atomic_init(&c->refs, 1);
 	pthread_mutex_init(&c->lock, NULL);
+	/* Nothing of cfg is kept: the caller may free it as soon as this returns. */
 	rc = inspect_conf_load(&c->conf, cfg, opt, err, errlen);
 	if (!rc)
-		rc = scan_db_build(&c->conf, cfg, NULL, 0, &c->db, err, errlen);
+		rc = chain_bind_copy(cfg, &c->bind);
+	if (!rc)
+		rc = split_table_new(&c->split);
+	if (!rc)
+		rc = scan_db_build(&c->conf, c->bind, opt ? opt->known_values : NULL,
+				   opt && opt->known_values ? opt->n_known : 0, &c->db, err, errlen);
 	if (rc) {
 		inspect_chain_free(c);
 		return rc;
@@ -38,22 +45,41 @@ int inspect_chain_new(const struct cage_config_file *cfg, const struct inspect_o
 	return 0;
 }
 
+struct inspect_chain *inspect_chain_get(struct inspect_chain *c)
+{
+	if (c)
+		atomic_fetch_add(&c->refs, 1);
+	return c;
+}
+
 void inspect_chain_free(struct inspect_chain *c)
 {
-	if (!c)
+	if (!c || atomic_fetch_sub(&c->refs, 1) != 1)
 		return;
 	scan_db_put(c->db);
 	inspect_conf_free(&c->conf);
+	cage_config_free(c->bind);
+	split_table_free(c->split);
 	free(c->buckets);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
+}
+
+size_t inspect_chain_secret_count(const struct inspect_chain *c)
+{
+	return c && c->bind ? c->bind->n_secrets : 0;
+}
+
+const char *inspect_chain_secret_name(const struct inspect_chain *c, size_t i)
+{
+	return i < inspect_chain_secret_count(c) ? c->bind->secrets[i].name : NULL;
 }
 
 int inspect_set_known_values(struct inspect_chain *c, const char *const *values, size_t n)
 {
 	struct scan_db *db, *old;
 	char err[160];
-	int rc = scan_db_build(&c->conf, c->cfg, values, n, &db, err, sizeof(err));
+	int rc = scan_db_build(&c->conf, c->bind, values, n, &db, err, sizeof(err));
 
 	if (rc)
 		return rc;
@@ -79,13 +105,18 @@ static void session_release_scan(struct inspect_session *s)
 {
 	scan_views_free(&s->views);
 	scan_views_free(&s->ctl_views);
-	hs_free_scratch(s->scratch);
-	s->scratch = NULL;
+	scan_node_free(s->split_node);
+	s->split_node = NULL;
 	scan_db_put(s->db);
 	s->db = NULL;
 }
 
-/* Binds the session to the chain's current database (again after inspect_set_known_values). */
+/*
+ * Binds the session to the chain's current database (again after inspect_set_known_values or
+ * inspect_session_reuse on a new chain). Streams belong to one database and are opened anew;
+ * the scratch is kept: hs_alloc_scratch() grows it in place when the new database needs more,
+ * and allocating one is the dearest part of a new session.
+ */
 static int session_bind_db(struct inspect_session *s)
 {
 	struct scan_db *db = current_db(s->chain);
@@ -102,6 +133,9 @@ static int session_bind_db(struct inspect_session *s)
 	err = scan_views_init(&s->views, s);
 	if (!err)
 		err = scan_views_init(&s->ctl_views, s);
+	/* At full depth: the split view has no run decoders (its bytes are short values). */
+	if (!err && !(s->split_node = scan_node_new(s, SCAN_MAX_DEPTH, "split")))
+		err = -ENOMEM;
 	return err;
 }
 
@@ -116,7 +150,7 @@ struct inspect_session *inspect_session_new(struct inspect_chain *chain)
 
 	if (!s)
 		return NULL;
-	s->chain = chain;
+	s->chain = inspect_chain_get(chain);
 	if (session_bind_db(s)) {
 		inspect_session_free(s);
 		return NULL;
@@ -144,7 +178,57 @@ void inspect_session_free(struct inspect_session *s)
 	inflater_free(s->wsd[0].inf);
 	inflater_free(s->wsd[1].inf);
 	session_release_scan(s);
+	hs_free_scratch(s->scratch);
+	inspect_chain_free(s->chain);
 	free(s);
+}
+
+static void plugins_renew(struct inspect_session *s, struct inspect_chain *from)
+{
+	for (size_t i = 0; from && i < from->conf.n_plugins; i++) {
+		const struct plugin_slot *p = &from->conf.plugins[i];
+
+		if (p->api->session_free)
+			p->api->session_free(p->instance, s->plugin_state[i]);
+		s->plugin_state[i] = NULL;
+	}
+	for (size_t i = 0; i < s->chain->conf.n_plugins; i++) {
+		const struct plugin_slot *p = &s->chain->conf.plugins[i];
+
+		if (p->api->session_new)
+			s->plugin_state[i] = p->api->session_new(p->instance);
+	}
+}
+
+/*
+ * Everything a message, a WebSocket or a plugin left behind goes; the scratch and the streams
+ * stay (rebound at the next request_start when the database changed, a chain swap included).
+ */
+int inspect_session_reuse(struct inspect_session *s, struct inspect_chain *chain)
+{
+	struct inspect_chain *old = s->chain;
+
+	inflater_free(s->inf);
+	inflater_free(s->wsd[0].inf);
+	inflater_free(s->wsd[1].inf);
+	s->inf = s->wsd[0].inf = s->wsd[1].inf = NULL;
+	memset(&s->v, 0, sizeof(s->v));
+	s->blocked = s->in_request = s->ws = false;
+	s->host[0] = s->loc[0] = 0;
+	s->dec_prefix = NULL;
+	s->ws_flags = 0;
+	s->ws_msg_bytes = 0;
+	s->form_on = s->form_in_value = s->form_skip = false;
+	s->form_len = s->form_name_len = 0;
+	memset(s->wsd, 0, sizeof(s->wsd));
+	if (s->views.raw)
+		scan_views_begin(&s->views, false, false, false);
+	if (s->ctl_views.raw)
+		scan_views_begin(&s->ctl_views, false, false, false);
+	s->chain = inspect_chain_get(chain);
+	plugins_renew(s, old);
+	inspect_chain_free(old);
+	return session_bind_db(s);
 }
 
 const struct inspect_verdict *inspect_verdict(const struct inspect_session *s)
@@ -211,11 +295,20 @@ void session_rule_hit(struct inspect_session *s, unsigned id, const char *decode
 	if (!r->known && !s->scan_patterns)
 		return;
 	if (r->exempt && domain_set_match(r->exempt, s->host, NULL)) {
-		if (!r->known || r->bind_anywhere)
+		if (!r->known)
 			return;
-		for (size_t i = 0; i < r->n_bind_headers; i++)
-			if (!strncmp(s->loc, "header:", 7) && !strcmp(s->loc + 7, r->bind_headers[i]))
-				return;
+		/* A known value on a host it is bound to: exempt exactly where the secrets engine
+		 * would have put it (strict mode, the rule's headers, or inject_body). */
+		bool hdr = !strncmp(s->loc, "header:", 7);
+		enum secrets_location where =
+			hdr ? (s->loc_is_name ? SECRETS_LOC_HEADER_NAME : SECRETS_LOC_HEADER)
+			: !strcmp(s->loc, "body") ? SECRETS_LOC_BODY
+			: !strcmp(s->loc, "ws-frame") ? SECRETS_LOC_WEBSOCKET : SECRETS_LOC_TARGET;
+
+		if (secrets_location_bound(where, hdr ? s->loc + 7 : "", hdr ? strlen(s->loc + 7) : 0,
+					   (const char *const *)r->bind_headers, r->n_bind_headers,
+					   r->bind_anywhere))
+			return;
 	}
 	session_finding(s, INSPECTOR_SECRETS, r->action, r->severity, 403, "dlp.hit", r->name,
 			decoders);
@@ -315,6 +408,7 @@ static void reset_message(struct inspect_session *s)
 	s->magic_len = 0;
 	s->ctype[0] = 0;
 	s->ct_text = s->ct_binary = s->ct_form = s->ct_json = s->ct_multipart = false;
+	s->form_on = false;
 	inflater_free(s->inf);
 	s->inf = NULL;
 }
@@ -384,7 +478,9 @@ static int secrets_step(struct inspect_session *s, const struct inspect_request 
 		for (size_t k = 7; k < n && k < sizeof(loc); k++)
 			loc[k] = (char)((loc[k] >= 'A' && loc[k] <= 'Z') ? loc[k] + 32 : loc[k]);
 		/* A secret can hide in a header name too: scan "name: value" as one location. */
+		s->loc_is_name = true;
 		err = scan_location(s, loc, h->name, h->name_len, false, false, false);
+		s->loc_is_name = false;
 		if (!err)
 			err = scan_location(s, loc, h->value, h->value_len, true, false, false);
 	}
@@ -435,7 +531,9 @@ static bool sig_param_allowed(const struct inspect_session *s, const char *name,
 	return false;
 }
 
-static void entropy_value(struct inspect_session *s, const char *loc, const char *p, size_t len)
+/* A query value, path segment or form value: percent-decoded, then token_entropy(). */
+static void entropy_value(struct inspect_session *s, const char *loc, const char *rule,
+			  const char *p, size_t len)
 {
 	const struct inspect_conf *conf = &s->chain->conf;
 	uint8_t buf[2048];
@@ -444,12 +542,115 @@ static void entropy_value(struct inspect_session *s, const char *loc, const char
 	if (len < conf->min_url || len > sizeof(buf) - TEXTDEC_SLACK)
 		return;
 	n = pct_decode_all((const uint8_t *)p, len, true, buf);
-	if (n < conf->min_url || shannon_entropy_short(buf, n) <= conf->url_threshold)
+	if (n < conf->min_url || ctype_base64_image(buf, n) ||
+	    token_entropy(buf, n) <= conf->url_threshold)
 		return;
 	set_loc(s, loc);
 	session_finding(s, INSPECTOR_ENTROPY, conf->entropy_action,
 			conf->entropy_action == INSPECT_BLOCK ? INSPECT_SEV_ERROR : INSPECT_SEV_WARNING,
-			403, "dlp.entropy", NULL, NULL);
+			403, "dlp.entropy", rule, NULL);
+}
+
+/*
+ * A value under min_url_bytes (too short to measure alone) goes to the split record: the
+ * host's recent short values, judged together (split.c, row 67).
+ */
+static void split_collect(struct inspect_session *s, const char *loc, const char *p, size_t len,
+			  bool plus)
+{
+	const struct inspect_conf *conf = &s->chain->conf;
+	uint8_t *dst = s->split_bytes + s->split_used;
+	size_t n;
+
+	if (!s->split_on || len < conf->split_min || len >= conf->min_url || len > SPLIT_BUF / 2 ||
+	    s->split_n == sizeof(s->split_pc) / sizeof(s->split_pc[0]) ||
+	    s->split_used + len + TEXTDEC_SLACK > sizeof(s->split_bytes))
+		return;
+	n = pct_decode_all((const uint8_t *)p, len, plus, dst);
+	if (n < conf->split_min || n >= conf->min_url)
+		return;
+	s->split_pc[s->split_n++] = (struct split_piece){ dst, n };
+	s->split_used += n;
+	snprintf(s->split_loc, sizeof(s->split_loc), "%s", loc);
+}
+
+static void split_url_collect(struct inspect_session *s, const struct inspect_request *req)
+{
+	const char *path, *query;
+	size_t plen, qlen;
+
+	if (!s->split_on)
+		return;
+	split_target(req->target, req->target_len, &path, &plen, &query, &qlen);
+	for (size_t b = 0; b < plen;) {
+		const char *e = memchr(path + b, '/', plen - b);
+		size_t end = e ? (size_t)(e - path) : plen;
+
+		split_collect(s, "path", path + b, end - b, false);
+		b = end + 1;
+	}
+	for (size_t b = 0; b < qlen;) {
+		const char *e = memchr(query + b, '&', qlen - b);
+		size_t end = e ? (size_t)(e - query) : qlen;
+		const char *eq = memchr(query + b, '=', end - b);
+
+		if (eq && !sig_param_allowed(s, query + b, (size_t)(eq - query - b)))
+			split_collect(s, "query", eq + 1, (size_t)(query + end - eq - 1), true);
+		else if (!eq)
+			split_collect(s, "query", query + b, end - b, true);
+		b = end + 1;
+	}
+}
+
+/*
+ * The message's short values join the host's record. Over the budget (entropy on): dlp.split.
+ * The recent values, concatenated in the order sent, are rescanned for known values and
+ * secret patterns; only a match reaching into this message's bytes counts, so a value found
+ * once does not block every later request to the host. A blocked message's values are
+ * recorded too: the next piece of the same secret joins them.
+ */
+static int split_step(struct inspect_session *s)
+{
+	const struct inspect_conf *conf = &s->chain->conf;
+	bool entropy = conf->split_budget && session_inspector_on(s, INSPECTOR_ENTROPY);
+	struct split_result r;
+	int err = 0;
+
+	if (!s->split_n)
+		return 0;
+	split_record(s->chain->split, conf, s->host, s->split_pc, s->split_n, entropy, split_now(),
+		     &r);
+	s->split_n = s->split_used = 0;
+	if (s->blocked || !r.len)
+		return 0;
+	set_loc(s, s->split_loc);
+	if (r.over_budget)
+		session_finding(s, INSPECTOR_ENTROPY, conf->split_action,
+				conf->split_action == INSPECT_BLOCK ? INSPECT_SEV_ERROR
+								    : INSPECT_SEV_WARNING,
+				403, "dlp.split", "cumulative_entropy", NULL);
+	if (!s->scan_active)
+		return 0;
+	/*
+	 * Every pattern reports once per stream (HS_FLAG_SINGLEMATCH) and all windows of a known
+	 * value share one id, so one pass over everything would report only the oldest window.
+	 * Patterns: the whole record, for tokens whose first match completes now. Known values:
+	 * from KNOWN_WINDOW - 1 bytes before the new ones, so any window reaching into them is
+	 * the first of its stream.
+	 */
+	for (int pass = SPLIT_PASS_PATTERNS; !err && pass <= SPLIT_PASS_KNOWN; pass++) {
+		size_t old = r.len - r.fresh;
+		size_t from = pass == SPLIT_PASS_KNOWN && old > KNOWN_WINDOW - 1
+			      ? old - (KNOWN_WINDOW - 1) : 0;
+
+		s->split_pass = pass;
+		s->split_skip = old - from;
+		err = scan_node_feed(s->split_node, r.buf + from, r.len - from);
+		if (!err)
+			err = scan_node_end(s->split_node);
+	}
+	s->split_skip = 0;
+	return err;
 }
 
 static void entropy_url_step(struct inspect_session *s, const struct inspect_request *req)
@@ -464,7 +665,7 @@ static void entropy_url_step(struct inspect_session *s, const struct inspect_req
 		const char *e = memchr(path + b, '/', plen - b);
 		size_t end = e ? (size_t)(e - path) : plen;
 
-		entropy_value(s, "path", path + b, end - b);
+		entropy_value(s, "path", "path_segment", path + b, end - b);
 		b = end + 1;
 	}
 	for (size_t b = 0; b < qlen;) {
@@ -473,10 +674,47 @@ static void entropy_url_step(struct inspect_session *s, const struct inspect_req
 		const char *eq = memchr(query + b, '=', end - b);
 
 		if (eq && !sig_param_allowed(s, query + b, (size_t)(eq - query - b)))
-			entropy_value(s, "query", eq + 1, (size_t)(query + end - eq - 1));
+			entropy_value(s, "query", "query_value", eq + 1, (size_t)(query + end - eq - 1));
 		else if (!eq)
-			entropy_value(s, "query", query + b, end - b);
+			entropy_value(s, "query", "query_value", query + b, end - b);
 		b = end + 1;
+	}
+}
+
+/*
+ * Form bodies carry the same name=value pairs as a query, and the same tokens (row 71:
+ * `curl -d "t=$TOKEN"`): each value is checked like a query value as it completes. Values
+ * longer than the buffer are left to the body-wide check, as long query values are.
+ */
+static void form_value_end(struct inspect_session *s)
+{
+	if (s->form_in_value && !s->form_skip &&
+	    !sig_param_allowed(s, s->form_name, s->form_name_len)) {
+		if (s->form_entropy)
+			entropy_value(s, "body", "form_value", (const char *)s->form_val, s->form_len);
+		split_collect(s, "body", (const char *)s->form_val, s->form_len, true);
+	}
+	s->form_in_value = s->form_skip = false;
+	s->form_len = s->form_name_len = 0;
+}
+
+static void form_feed(struct inspect_session *s, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len && !s->blocked; i++) {
+		uint8_t c = p[i];
+
+		if (c == '&') {
+			form_value_end(s);
+		} else if (!s->form_in_value) {
+			if (c == '=')
+				s->form_in_value = true;
+			else if (s->form_name_len < sizeof(s->form_name))
+				s->form_name[s->form_name_len++] = (char)c;
+		} else if (s->form_len < sizeof(s->form_val)) {
+			s->form_val[s->form_len++] = c;
+		} else {
+			s->form_skip = true;
+		}
 	}
 }
 
@@ -501,6 +739,10 @@ static void content_headers(struct inspect_session *s, const struct inspect_requ
 	s->ct_json = strcasestr(s->ctype, "json") != NULL;
 	s->ct_binary = s->ctype[0] && !s->ct_text;
 	s->entropy_exempt = s->ctype[0] && ctype_list_has_prefix(&conf->entropy_exempt_ct, s->ctype);
+	s->form_entropy = !s->entropy_exempt && session_inspector_on(s, INSPECTOR_ENTROPY);
+	s->form_on = s->ct_form && (s->form_entropy || s->split_on);
+	s->form_in_value = s->form_skip = false;
+	s->form_len = s->form_name_len = 0;
 }
 
 static void body_size_headers(struct inspect_session *s, const struct inspect_request *req)
@@ -570,6 +812,10 @@ int inspect_request_start(struct inspect_session *s, const struct inspect_reques
 	s->scan_patterns = session_inspector_on(s, INSPECTOR_SECRETS);
 	s->scan_active = s->scan_patterns || s->db->n_rules > secret_family_count + conf->n_extra;
 	s->in_request = true;
+	/* Split records: for the entropy budget, or to find known values sent in pieces. */
+	s->split_on = (conf->split_budget && session_inspector_on(s, INSPECTOR_ENTROPY)) ||
+		      s->db->n_rules > secret_family_count + conf->n_extra;
+	s->split_n = s->split_used = 0;
 
 	domain_step(s);
 	if (!s->blocked)
@@ -579,6 +825,10 @@ int inspect_request_start(struct inspect_session *s, const struct inspect_reques
 		body_size_headers(s, req);
 	if (!err && !s->blocked)
 		entropy_url_step(s, req);
+	if (!err) {
+		split_url_collect(s, req);
+		err = split_step(s);
+	}
 	if (!err && !s->blocked && session_inspector_on(s, INSPECTOR_RATE_LIMIT)) {
 		long hi = host_table_lookup(&conf->host_rate, s->host);
 
@@ -624,6 +874,8 @@ static int body_decoded(void *ctx, const uint8_t *p, size_t len)
 	}
 	for (size_t i = 0; i < len; i++)
 		s->hist[p[i]]++;
+	if (s->form_on)
+		form_feed(s, p, len);
 	if (s->scan_active)
 		err = scan_views_feed(&s->views, p, len);
 	if (!err)
@@ -728,6 +980,12 @@ int inspect_end(struct inspect_session *s)
 	}
 	if (!err && s->scan_active)
 		err = scan_views_end(&s->views);
+	if (err)
+		return err;
+	if (!s->blocked && s->form_on)
+		form_value_end(s);
+	if (!s->blocked)
+		err = split_step(s);
 	if (err)
 		return err;
 	if (!s->blocked)

@@ -42,29 +42,38 @@ static bool contains_nocase(const char *s, size_t n, const char *word)
 	return false;
 }
 
-/* Strict mode: headers named like credentials, plus the rule's own list. */
-static bool credential_header(const struct secrets_rule *r, const char *name, size_t len)
+bool secrets_location_bound(enum secrets_location where, const char *hname, size_t hname_len,
+			    const char *const *inject_headers, size_t n_inject_headers,
+			    bool inject_body)
 {
-	if (contains_nocase(name, len, "auth") || contains_nocase(name, len, "key") ||
-	    contains_nocase(name, len, "token"))
+	if (where == SECRETS_LOC_HEADER_NAME)
+		return false;
+	if (inject_body)
 		return true;
-	for (size_t i = 0; i < r->n_inject_headers; i++)
-		if (strlen(r->inject_headers[i]) == len &&
-		    strncasecmp(r->inject_headers[i], name, len) == 0)
+	if (where != SECRETS_LOC_HEADER)
+		return false;
+	/* Strict mode: headers named like credentials, plus the rule's own list. */
+	if (contains_nocase(hname, hname_len, "auth") || contains_nocase(hname, hname_len, "key") ||
+	    contains_nocase(hname, hname_len, "token"))
+		return true;
+	for (size_t i = 0; i < n_inject_headers; i++)
+		if (strlen(inject_headers[i]) == hname_len &&
+		    strncasecmp(inject_headers[i], hname, hname_len) == 0)
 			return true;
 	return false;
 }
 
 static bool location_allowed(const struct secrets_rule *r, const struct judge *j)
 {
-	switch (j->where) {
-	case W_HEADER_NAME:
-		return false;
-	case W_HEADER:
-		return r->inject_body || credential_header(r, j->hname, j->hname_len);
-	default:
-		return r->inject_body;
-	}
+	static const enum secrets_location loc[] = {
+		[W_TARGET] = SECRETS_LOC_TARGET, [W_HEADER] = SECRETS_LOC_HEADER,
+		[W_HEADER_NAME] = SECRETS_LOC_HEADER_NAME, [W_BODY] = SECRETS_LOC_BODY,
+		[W_WEBSOCKET] = SECRETS_LOC_WEBSOCKET,
+	};
+
+	return secrets_location_bound(loc[j->where], j->hname, j->hname_len,
+				      (const char *const *)r->inject_headers, r->n_inject_headers,
+				      r->inject_body);
 }
 
 static void set_verdict(struct judge *j, enum secrets_action action, const char *reason,
@@ -389,6 +398,17 @@ int secrets_redact(const struct secrets_ruleset *rs, const char *in, size_t len,
 	*out_len = o.len;
 	obuf_free(&o);
 	return 0;
+}
+
+bool secrets_host_bound(const struct secrets_ruleset *rs, const char *host)
+{
+	if (!rs || !host)
+		return false;
+	for (size_t i = 0; i < rs->n; i++)
+		if (rs->rules[i].value && rs->rules[i].inject_to &&
+		    domain_set_match(rs->rules[i].inject_to, host, NULL))
+			return true;
+	return false;
 }
 
 /* ---- redirects ---------------------------------------------------------------------------- */

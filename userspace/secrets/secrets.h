@@ -150,6 +150,25 @@ const struct secrets_known_value *secrets_known_values(const struct secrets_rule
 
 /* ---- requests: placeholder → value, policy first ---------------------------------------- */
 
+enum secrets_location {
+	SECRETS_LOC_TARGET,       /* request target: path and query */
+	SECRETS_LOC_HEADER,       /* a header value; hname is the header's name */
+	SECRETS_LOC_HEADER_NAME,  /* never bound */
+	SECRETS_LOC_BODY,
+	SECRETS_LOC_WEBSOCKET,
+};
+
+/*
+ * Is this location one a rule binds its value to (on a host in its inject_to)? Strict mode: a
+ * header whose name contains auth, key or token (any case), or one of inject_headers (any
+ * case); inject_body: every location but a header name. The one rule both the injection
+ * engine and the inspector's known-value exemption follow, so the literal value is allowed
+ * exactly where a placeholder would have become it.
+ */
+bool secrets_location_bound(enum secrets_location where, const char *hname, size_t hname_len,
+			    const char *const *inject_headers, size_t n_inject_headers,
+			    bool inject_body);
+
 /* The identity the proxy checked and will dial: canonical host (domain_canonicalize()). */
 struct secrets_upstream {
 	bool https;
@@ -232,6 +251,13 @@ void secrets_stream_free(struct secrets_stream *s);
  */
 int secrets_redact(const struct secrets_ruleset *rs, const char *in, size_t len, char **out,
 		   size_t *out_len, uint64_t *redacted);
+
+/*
+ * A rule with a stored value binds host (canonical) in its inject_to: what comes back from that
+ * host may carry the value whatever the request carried, so the proxy redacts all of it. Hosts
+ * no rule binds never receive a value (the known-value matcher refuses it) and skip redaction.
+ */
+bool secrets_host_bound(const struct secrets_ruleset *rs, const char *host);
 
 /*
  * May a request that follows this redirect carry a secret bound to `from`? Only when the
