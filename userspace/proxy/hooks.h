@@ -5,9 +5,20 @@
  * is shared, `*txn` is per request (set it in on_request_headers, free it in on_end).
  *
  * Order per request: on_request_headers, on_request_body* (dechunked pieces, before they are
- * forwarded), on_response_headers (also for 1xx), on_response_body*, on_end. After a 101
- * WebSocket upgrade the bytes are relayed opaquely for now: on_ws_frame is declared but NOT
- * called yet (TODO for the inspector issue: parse RFC 6455 frames in both directions).
+ * forwarded), on_response_headers (also for 1xx), on_response_body*, on_end.
+ *
+ * WebSocket: after a 101 the proxy parses RFC 6455 frames both ways (ws_relay.c) and keeps
+ * the request's txn until the connection ends. Each data message, per direction, is one
+ * on_ws_frame(opcode, p, 0) (start; opcode TEXT or BINARY), then on_ws_frame(opcode, piece,
+ * len) for each unmasked piece of its payload as it arrives (a frame may come in several
+ * pieces, a message in several frames; the opcode stays the message's), then
+ * on_ws_frame(opcode, NULL, 0) (end). A control frame (CLOSE, PING, PONG) is one call with
+ * its whole payload (at most 125 bytes), possibly between two pieces of a message. When
+ * filter_ws is set it gets the same calls right after on_ws_frame, and what it emits replaces
+ * the payload (the proxy re-frames, masking with a fresh key toward the server; a control
+ * frame's replacement is emitted during its one call and must stay within 125 bytes). BLOCK
+ * from either ends the connection: a close 1008 to the agent (and to the server), audited
+ * as proxy.websocket with blk->reason and blk->detail.
  *
  * Verdicts: ALLOW forwards; BLOCK stops the message (the agent gets blk->status, default 403,
  * with the JSON deny body when nothing of the response was sent yet, otherwise the connection
@@ -70,6 +81,9 @@ struct proxy_hooks {
 					       struct proxy_block *blk);
 	enum proxy_verdict (*on_ws_frame)(void *ctx, void *txn, bool from_agent, uint8_t opcode,
 					  const uint8_t *payload, size_t len, struct proxy_block *blk);
+	enum proxy_verdict (*filter_ws)(void *ctx, void *txn, bool from_agent, uint8_t opcode,
+					const uint8_t *payload, size_t len, proxy_emit_fn emit, void *arg,
+					struct proxy_block *blk);
 	enum proxy_body_mode (*body_mode)(void *ctx, void *txn, bool response);
 	enum proxy_verdict (*filter_body)(void *ctx, void *txn, bool response, const uint8_t *data,
 					  size_t len, proxy_emit_fn emit, void *arg,

@@ -4,9 +4,12 @@
  * agent sent, before any real value is in it), then the secrets engine keyed on the upstream
  * identity the policy checked and will dial. Request bodies go through a 512-byte hold-back
  * (the chain's verdict on the tail comes before the tail leaves) and a secrets stream;
- * responses of requests that carried a real value are redacted (headers one-shot, bodies
- * streamed and re-framed as chunked), and Accept-Encoding is dropped on those requests so the
- * bodies come back uncompressed. docs/secrets.md and docs/inspectors.md say why.
+ * responses from a host a secret is bound to, and of any request that carried a real value,
+ * are redacted (headers one-shot, bodies streamed and re-framed as chunked), and
+ * Accept-Encoding is dropped on those requests so the bodies come back uncompressed. After a
+ * WebSocket upgrade the agent's messages take the same way (chain, hold-back, a websocket
+ * stream: placeholders become values where inject_body binds them), and the server's messages
+ * to a bound host's agent are redacted. docs/secrets.md and docs/inspectors.md say why.
  */
 #include <errno.h>
 #include <limits.h>
@@ -18,6 +21,7 @@
 #include "config/config.h"
 #include "enforce/paths.h"
 #include "lib/log.h"
+#include "proxy/capture.h"
 #include "proxy/hooks_inspect.h"
 #include "proxy/hooks_secrets.h"
 #include "proxy/proxy.h"
@@ -30,10 +34,13 @@ static struct {
 	char state_root[PATH_MAX], state_dir[PATH_MAX];
 	struct secrets_hostkey hk;
 	atomic_bool any_inject_body;   /* some rule may change the length of a request body */
-	/* The config the inspector chain was built from: the chain keeps pointing into it (the
-	 * known values are bound by its secrets' index), so it lives as long as the process. */
-	struct cage_config_file *chain_cfg;
 } sec;
+
+/* The tail of what the chain has seen, waiting for its verdict on the bytes after it. */
+struct held {
+	uint8_t buf[HOLD_BACK];
+	size_t len;
+};
 
 struct txn {
 	struct secrets_ruleset *rs;
@@ -48,8 +55,11 @@ struct txn {
 	struct px_insp *insp;
 	char **hdr_bufs;                    /* redacted response header values, kept until on_end */
 	size_t n_hdr_bufs;
-	uint8_t hold[HOLD_BACK];
-	size_t hold_len;
+	struct held req_hold;
+	bool bound;                         /* a secret is bound to this host: redact what it sends */
+	struct secrets_stream *ws_out_s;    /* the agent's WebSocket messages: placeholders → values */
+	struct secrets_stream *ws_in_s;     /* the server's: values → placeholders */
+	struct held ws_hold;
 };
 
 static void block_with(struct proxy_block *blk, int status, const char *reason)
@@ -164,7 +174,9 @@ static enum proxy_verdict on_request_headers(void *ctx, void **txnp,
 		edited = true;
 	}
 	t->injected = v.injected;
-	if (t->injected) {
+	/* A bound host may echo a value it got earlier or by other means: redact all it sends. */
+	t->bound = secrets_host_bound(t->rs, t->host);
+	if (t->injected || t->bound) {
 		t->redact = true;
 		remove_all(m, buf, "Accept-Encoding");
 		edited = true;
@@ -239,20 +251,20 @@ static enum proxy_body_mode body_mode(void *ctx, void *txn, bool response)
 	return atomic_load(&sec.any_inject_body) && t->rs ? PROXY_BODY_RESIZE : PROXY_BODY_FILTER;
 }
 
-/* The request body after the hold-back: through the secrets stream when there is one. */
-static enum proxy_verdict pass_on(struct txn *t, const uint8_t *d, size_t n, proxy_emit_fn emit,
-				  void *arg, struct proxy_block *blk)
+/* Bytes after the hold-back: through the secrets stream s when there is one. */
+static enum proxy_verdict pass_on(struct txn *t, struct secrets_stream *s, const uint8_t *d,
+				  size_t n, proxy_emit_fn emit, void *arg, struct proxy_block *blk)
 {
 	int rc;
 
 	if (!n)
 		return PROXY_ALLOW;
-	if (!t->req_s)
+	if (!s)
 		rc = emit(arg, d, n);
 	else
-		rc = secrets_stream_feed(t->req_s, d, n, emit, arg);
+		rc = secrets_stream_feed(s, d, n, emit, arg);
 	if (rc == -EACCES) {
-		secrets_block(t, secrets_stream_verdict(t->req_s), blk);
+		secrets_block(t, secrets_stream_verdict(s), blk);
 		return PROXY_BLOCK;
 	}
 	if (rc) {
@@ -262,12 +274,58 @@ static enum proxy_verdict pass_on(struct txn *t, const uint8_t *d, size_t n, pro
 	return PROXY_ALLOW;
 }
 
+/* Passes on all but the last HOLD_BACK bytes of what the chain has seen. */
+static enum proxy_verdict hold_feed(struct txn *t, struct held *h, struct secrets_stream *s,
+				    const uint8_t *data, size_t len, proxy_emit_fn emit, void *arg,
+				    struct proxy_block *blk)
+{
+	size_t total = h->len + len, out, from_hold;
+	enum proxy_verdict r;
+
+	if (total <= HOLD_BACK) {
+		memcpy(h->buf + h->len, data, len);
+		h->len = total;
+		return PROXY_ALLOW;
+	}
+	out = total - HOLD_BACK;
+	from_hold = out < h->len ? out : h->len;
+	if ((r = pass_on(t, s, h->buf, from_hold, emit, arg, blk)) != PROXY_ALLOW)
+		return r;
+	if ((r = pass_on(t, s, data, out - from_hold, emit, arg, blk)) != PROXY_ALLOW)
+		return r;
+	memmove(h->buf, h->buf + from_hold, h->len - from_hold);
+	h->len -= from_hold;
+	memcpy(h->buf + h->len, data + (out - from_hold), len - (out - from_hold));
+	h->len += len - (out - from_hold);
+	return PROXY_ALLOW;
+}
+
+/* The end of a message the chain allowed: the held tail, then the stream's own hold-back. */
+static enum proxy_verdict hold_finish(struct txn *t, struct held *h, struct secrets_stream *s,
+				      proxy_emit_fn emit, void *arg, struct proxy_block *blk)
+{
+	enum proxy_verdict r = pass_on(t, s, h->buf, h->len, emit, arg, blk);
+	int rc;
+
+	h->len = 0;
+	if (r != PROXY_ALLOW || !s)
+		return r;
+	rc = secrets_stream_finish(s, emit, arg);
+	if (rc == -EACCES) {
+		secrets_block(t, secrets_stream_verdict(s), blk);
+		return PROXY_BLOCK;
+	}
+	if (rc) {
+		block_with(blk, 502, "proxy.body_filter_failed");
+		return PROXY_BLOCK;
+	}
+	t->injected |= secrets_stream_verdict(s)->injected;
+	return PROXY_ALLOW;
+}
+
 static enum proxy_verdict request_body(struct txn *t, const uint8_t *data, size_t len,
 				       proxy_emit_fn emit, void *arg, struct proxy_block *blk)
 {
-	size_t total, out, from_hold;
-	enum proxy_verdict r;
-
 	if (t->rs && secrets_rule_count(t->rs) && !t->req_s) {
 		block_with(blk, 503, "proxy.out_of_memory");
 		return PROXY_BLOCK;
@@ -275,39 +333,13 @@ static enum proxy_verdict request_body(struct txn *t, const uint8_t *data, size_
 	if (!data) {
 		if (px_insp_end(t->insp, blk) == PROXY_BLOCK)
 			return PROXY_BLOCK;
-		r = pass_on(t, t->hold, t->hold_len, emit, arg, blk);
-		t->hold_len = 0;
-		if (r != PROXY_ALLOW || !t->req_s)
-			return r;
-		if (secrets_stream_finish(t->req_s, emit, arg) == -EACCES) {
-			secrets_block(t, secrets_stream_verdict(t->req_s), blk);
-			return PROXY_BLOCK;
-		}
-		t->injected |= secrets_stream_verdict(t->req_s)->injected;
-		return PROXY_ALLOW;
+		return hold_finish(t, &t->req_hold, t->req_s, emit, arg, blk);
 	}
 	if (px_insp_body(t->insp, data, len, blk) == PROXY_BLOCK)
 		return PROXY_BLOCK;
 	if (!t->insp)
-		return pass_on(t, data, len, emit, arg, blk);
-	/* Keep the last HOLD_BACK bytes of what the chain has seen. */
-	total = t->hold_len + len;
-	if (total <= HOLD_BACK) {
-		memcpy(t->hold + t->hold_len, data, len);
-		t->hold_len = total;
-		return PROXY_ALLOW;
-	}
-	out = total - HOLD_BACK;
-	from_hold = out < t->hold_len ? out : t->hold_len;
-	if ((r = pass_on(t, t->hold, from_hold, emit, arg, blk)) != PROXY_ALLOW)
-		return r;
-	if ((r = pass_on(t, data, out - from_hold, emit, arg, blk)) != PROXY_ALLOW)
-		return r;
-	memmove(t->hold, t->hold + from_hold, t->hold_len - from_hold);
-	t->hold_len -= from_hold;
-	memcpy(t->hold + t->hold_len, data + (out - from_hold), len - (out - from_hold));
-	t->hold_len += len - (out - from_hold);
-	return PROXY_ALLOW;
+		return pass_on(t, t->req_s, data, len, emit, arg, blk);
+	return hold_feed(t, &t->req_hold, t->req_s, data, len, emit, arg, blk);
 }
 
 static enum proxy_verdict filter_body(void *ctx, void *txn, bool response, const uint8_t *data,
@@ -333,6 +365,119 @@ static enum proxy_verdict filter_body(void *ctx, void *txn, bool response, const
 	return PROXY_ALLOW;
 }
 
+/* ---- WebSocket (hooks.h: the on_ws_frame order) ------------------------------------------- */
+
+/* The chain judges what the agent sends, piece by piece, before filter_ws lets any of it go. */
+static enum proxy_verdict on_ws_frame(void *ctx, void *txn, bool from_agent, uint8_t opcode,
+				      const uint8_t *payload, size_t len, struct proxy_block *blk)
+{
+	struct txn *t = txn;
+
+	(void)ctx;
+	if (!t || !from_agent)
+		return PROXY_ALLOW;
+	return px_insp_ws_frame(t->insp, opcode, payload, len, blk);
+}
+
+/* A message from the agent: hold-back (when the chain runs), then the websocket stream that
+ * judges placeholders (location "websocket") and puts values in where inject_body allows. */
+static enum proxy_verdict ws_from_agent(struct txn *t, const uint8_t *p, size_t len,
+					proxy_emit_fn emit, void *arg, struct proxy_block *blk)
+{
+	if (p && !len) {
+		t->ws_hold.len = 0;
+		if (t->rs && secrets_rule_count(t->rs) && !t->ws_out_s &&
+		    !(t->ws_out_s = secrets_stream_new(t->rs, &t->up, SECRETS_STREAM_WEBSOCKET))) {
+			block_with(blk, 503, "proxy.out_of_memory");
+			return PROXY_BLOCK;
+		}
+		return PROXY_ALLOW;
+	}
+	if (!p)
+		return hold_finish(t, &t->ws_hold, t->ws_out_s, emit, arg, blk);
+	if (!t->insp)
+		return pass_on(t, t->ws_out_s, p, len, emit, arg, blk);
+	return hold_feed(t, &t->ws_hold, t->ws_out_s, p, len, emit, arg, blk);
+}
+
+/* A message from the server of a bound host: every real value becomes its placeholder. */
+static enum proxy_verdict ws_from_server(struct txn *t, const uint8_t *p, size_t len,
+					 proxy_emit_fn emit, void *arg, struct proxy_block *blk)
+{
+	int rc;
+
+	if (!t->bound || !t->rs)
+		return p && len && emit(arg, p, len) ? PROXY_BLOCK : PROXY_ALLOW;
+	if (p && !len) {
+		if (!t->ws_in_s && !(t->ws_in_s = secrets_stream_new(t->rs, &t->up, SECRETS_STREAM_REDACT))) {
+			block_with(blk, 502, "proxy.out_of_memory");
+			return PROXY_BLOCK;
+		}
+		return PROXY_ALLOW;
+	}
+	rc = p ? secrets_stream_feed(t->ws_in_s, p, len, emit, arg)
+	       : secrets_stream_finish(t->ws_in_s, emit, arg);
+	if (rc) {
+		block_with(blk, 502, "proxy.ws_filter_failed");
+		return PROXY_BLOCK;
+	}
+	return PROXY_ALLOW;
+}
+
+/* A control frame is whole (at most 125 bytes): the same policy in one shot. */
+static enum proxy_verdict ws_control(struct txn *t, bool from_agent, const uint8_t *p, size_t len,
+				     proxy_emit_fn emit, void *arg, struct proxy_block *blk)
+{
+	enum proxy_verdict r = PROXY_ALLOW;
+
+	if (from_agent && t->rs && secrets_rule_count(t->rs)) {
+		struct secrets_stream *s = secrets_stream_new(t->rs, &t->up, SECRETS_STREAM_WEBSOCKET);
+		struct held none = { .len = 0 };
+
+		if (!s) {
+			block_with(blk, 503, "proxy.out_of_memory");
+			return PROXY_BLOCK;
+		}
+		r = pass_on(t, s, p, len, emit, arg, blk);
+		if (r == PROXY_ALLOW)
+			r = hold_finish(t, &none, s, emit, arg, blk);
+		secrets_stream_free(s);
+		return r;
+	}
+	if (!from_agent && t->bound && t->rs) {
+		char *out = NULL;
+		size_t out_len = 0;
+		uint64_t mask = 0;
+
+		if (secrets_redact(t->rs, (const char *)p, len, &out, &out_len, &mask)) {
+			block_with(blk, 502, "proxy.out_of_memory");
+			return PROXY_BLOCK;
+		}
+		if (out) {
+			t->redacted |= mask;
+			r = emit(arg, out, out_len) ? PROXY_BLOCK : PROXY_ALLOW;
+			free(out);
+			return r;
+		}
+	}
+	return len && emit(arg, p, len) ? PROXY_BLOCK : PROXY_ALLOW;
+}
+
+static enum proxy_verdict filter_ws(void *ctx, void *txn, bool from_agent, uint8_t opcode,
+				    const uint8_t *payload, size_t len, proxy_emit_fn emit,
+				    void *arg, struct proxy_block *blk)
+{
+	struct txn *t = txn;
+
+	(void)ctx;
+	if (!t)
+		return payload && len && emit(arg, payload, len) ? PROXY_BLOCK : PROXY_ALLOW;
+	if (opcode & 0x8)
+		return ws_control(t, from_agent, payload, len, emit, arg, blk);
+	return from_agent ? ws_from_agent(t, payload, len, emit, arg, blk)
+			  : ws_from_server(t, payload, len, emit, arg, blk);
+}
+
 static void audit_use(struct txn *t)
 {
 	char inj[256] = "", red[256] = "", detail[560];
@@ -342,6 +487,8 @@ static void audit_use(struct txn *t)
 
 	if (t->resp_s)
 		t->redacted |= secrets_stream_redacted(t->resp_s);
+	if (t->ws_in_s)
+		t->redacted |= secrets_stream_redacted(t->ws_in_s);
 	if (!t->rs || (!t->injected && !t->redacted))
 		return;
 	secrets_mask_names(t->rs, t->injected, inj, sizeof(inj));
@@ -365,6 +512,8 @@ static void on_end(void *ctx, void *txn, bool complete)
 		secrets_head_rewrite_free(&t->rw);
 	secrets_stream_free(t->req_s);
 	secrets_stream_free(t->resp_s);
+	secrets_stream_free(t->ws_out_s);
+	secrets_stream_free(t->ws_in_s);
 	for (size_t i = 0; i < t->n_hdr_bufs; i++)
 		free(t->hdr_bufs[i]);
 	free(t->hdr_bufs);
@@ -376,6 +525,8 @@ static void on_end(void *ctx, void *txn, bool complete)
 static const struct proxy_hooks cage_hooks = {
 	.on_request_headers = on_request_headers,
 	.on_response_headers = on_response_headers,
+	.on_ws_frame = on_ws_frame,
+	.filter_ws = filter_ws,
 	.body_mode = body_mode,
 	.filter_body = filter_body,
 	.on_end = on_end,
@@ -403,23 +554,23 @@ static int load(bool first)
 		p_err("secrets: %s", msg);
 		goto out;
 	}
-	if (first) {
-		err = px_insp_setup(cfg, msg, sizeof(msg));
-		if (err) {
-			p_err("inspectors: %s", msg);
+	/* A new chain (inspectors and known values) from this config; it copies what it keeps. */
+	err = px_insp_load(cfg, rs, msg, sizeof(msg));
+	if (err) {
+		p_err("inspectors: %s", msg);
+		if (first) {
 			secrets_ruleset_put(rs);
 			goto out;
 		}
-		sec.chain_cfg = cfg;
+		px_insp_known_values(cfg, rs); /* a bad reload keeps the old chain, new values */
+		err = 0;
 	}
 	for (size_t i = 0; i < cfg->n_secrets; i++)
 		inject_body = inject_body || cfg->secrets[i].inject_body;
 	atomic_store(&sec.any_inject_body, inject_body);
-	px_insp_known_values(sec.chain_cfg, rs);
 	secrets_current_set(rs);
 out:
-	if (cfg != sec.chain_cfg)
-		cage_config_free(cfg);
+	cage_config_free(cfg);
 	return err;
 }
 
@@ -444,11 +595,13 @@ int px_hooks_setup(const char *cage, const char *config_path)
 	err = load(true);
 	if (err)
 		return err;
-	proxy_hooks_set(&cage_hooks);
+	/* capture.enable: capture.c wraps these hooks and records the agent's view around them. */
+	proxy_hooks_set(px_capture_wrap(&cage_hooks, cage, config_path));
 	return 0;
 }
 
 int px_hooks_reload(void)
 {
+	px_capture_reload();
 	return load(false);
 }
