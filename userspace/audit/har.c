@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,7 +9,7 @@
 #include "audit/har.h"
 #include "lib/json.h"
 
-#define CAPTURE_LINE_MAX (4 * 1024 * 1024)
+#define CAPTURE_LINE_MAX (256 * 1024 * 1024)
 
 static long num(const struct audit_rec *r, const char *key, long dflt)
 {
@@ -19,7 +20,15 @@ static long num(const struct audit_rec *r, const char *key, long dflt)
 	if (!v)
 		return dflt;
 	d = strtod(v, &end);
-	return *end || end == v ? dflt : (long)d;
+	/* The file is not trusted: NaN or a number beyond long is no number (the cast is UB). */
+	if (*end || end == v || !(d > -1e15 && d < 1e15))
+		return dflt;
+	return (long)d;
+}
+
+static long nonneg(long v)
+{
+	return v < 0 ? 0 : v;
 }
 
 static bool flag(const struct audit_rec *r, const char *key)
@@ -97,8 +106,9 @@ static void str_or(FILE *out, const char *v, const char *dflt)
 static void write_entry(FILE *out, const struct audit_rec *r, bool first)
 {
 	const char *ver = audit_rec_get(r, "http_version"), *body;
-	long t_send = num(r, "time_send", 0), t_wait = num(r, "time_wait", 0);
-	long t_recv = num(r, "time_receive", 0), t_conn = num(r, "time_connect", -1);
+	/* HAR 1.2: send, wait and receive are never -1 (only blocked, dns, connect, ssl are). */
+	long t_send = nonneg(num(r, "time_send", 0)), t_wait = nonneg(num(r, "time_wait", 0));
+	long t_recv = nonneg(num(r, "time_receive", 0)), t_conn = num(r, "time_connect", -1);
 	long t_ssl = num(r, "time_ssl", -1), t_dns = num(r, "time_dns", -1);
 	long total = t_send + t_wait + t_recv + (t_conn > 0 ? t_conn : 0) + (t_dns > 0 ? t_dns : 0);
 	bool req_trunc = flag(r, "req_body_truncated"), resp_trunc = flag(r, "resp_body_truncated");
@@ -165,22 +175,28 @@ static void write_entry(FILE *out, const struct audit_rec *r, bool first)
 
 int har_write(FILE *const *in, int n, FILE *out, const char *version, struct har_counts *counts)
 {
-	char *line = malloc(CAPTURE_LINE_MAX);
+	char *line = NULL;
+	size_t line_cap = 0;
+	ssize_t got;
 	bool first = true;
 
 	memset(counts, 0, sizeof(*counts));
-	if (!line)
-		return -ENOMEM;
 	fputs("{\"log\":{\"version\":\"1.2\",\"creator\":{\"name\":\"cagectl\",\"version\":", out);
 	json_write_string(out, version);
 	fputs("},\"pages\":[],\"entries\":[", out);
 	for (int i = 0; i < n; i++) {
-		while (in[i] && fgets(line, CAPTURE_LINE_MAX, in[i])) {
+		/* Whole lines of any length: a capture line holds two bodies of up to
+		 * capture.max_body_size, escaped. A line longer than CAPTURE_LINE_MAX is skipped. */
+		while (in[i] && (got = getline(&line, &line_cap, in[i])) > 0) {
 			struct audit_rec r;
 			size_t len = strcspn(line, "\n");
 
 			if (!len)
 				continue;
+			if ((size_t)got > CAPTURE_LINE_MAX) {
+				counts->skipped++;
+				continue;
+			}
 			if (audit_rec_parse(line, len, &r)) {
 				counts->skipped++;
 				continue;

@@ -181,7 +181,8 @@ static int domain_edit(int argc, char **argv, bool add)
 		p_err("%s %s: the change would make the config invalid: %s", cmd, name, buf);
 		goto out;
 	}
-	err = cli_write_file_atomic(path, text, strlen(text), 0600);
+	/* 0644 as `up` writes it: the daemons re-read it as their own uid on SIGHUP. */
+	err = cli_write_file_atomic(path, text, strlen(text), 0644);
 	if (err) {
 		p_err("%s %s: can't write %s: %s", cmd, name, path, strerror(-err));
 		goto out;

@@ -8,6 +8,7 @@
 #include "audit/har.h"
 #include "cli/cli.h"
 #include "enforce/cage.h"
+#include "lib/json.h"
 #include "lib/log.h"
 
 #ifndef CAGECTL_VERSION
@@ -71,12 +72,17 @@ int do_har(int argc, char **argv)
 		goto out;
 	}
 	if (out != stdout) {
-		if (json_output)
-			printf("{\"name\":\"%s\",\"file\":\"%s\",\"entries\":%ld,\"skipped\":%ld}\n", name,
-			       out_path, counts.entries, counts.skipped);
-		else
+		if (json_output) {
+			/* The path is the user's: escaped like every other string we print as JSON. */
+			printf("{\"name\":");
+			json_write_string(stdout, name);
+			printf(",\"file\":");
+			json_write_string(stdout, out_path);
+			printf(",\"entries\":%ld,\"skipped\":%ld}\n", counts.entries, counts.skipped);
+		} else {
 			p_info("har: %ld requests written to %s%s", counts.entries, out_path,
 			       counts.skipped ? " (some capture lines were unreadable and skipped)" : "");
+		}
 	}
 out:
 	for (int i = 0; i < 2; i++)

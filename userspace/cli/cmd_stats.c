@@ -7,9 +7,11 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -20,6 +22,7 @@
 #include "enforce/cage.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 
 int cli_read_stats(const struct cage_paths *p, uint64_t *counts)
 {
@@ -54,10 +57,40 @@ static bool metric_name_ok(const char *s)
 	return true;
 }
 
+/*
+ * The text of one metrics file. A daemon rewrites it in place (lib/metrics.h): when it carries a
+ * "# check" line, a read that raced a rewrite fails the check and is retried. The file is opened
+ * without following links and must be a regular file: the daemons are less trusted than we are.
+ */
+static ssize_t read_metrics_text(const char *path, char *buf, size_t cap)
+{
+	for (int attempt = 0; attempt < 5; attempt++) {
+		int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		struct stat st;
+		ssize_t n;
+
+		if (fd < 0)
+			return -errno;
+		if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+			close(fd);
+			return -EINVAL;
+		}
+		n = pread(fd, buf, cap - 1, 0);
+		close(fd);
+		if (n < 0)
+			return -errno;
+		buf[n] = '\0';
+		if (!strstr(buf, "# check ") || metrics_text_valid(buf, (size_t)n))
+			return n;
+		usleep(2000);
+	}
+	return -EAGAIN;
+}
+
 /* Every valid "name value" line of each <run_dir>/DAEMON.metrics; malformed lines are skipped. */
 static int read_metrics(const char *run_dir, struct metric *m, int max)
 {
-	char path[PATH_MAX + 300], line[256], name[96], value[32];
+	char path[PATH_MAX + 300], text[8192], name[96], value[32];
 	struct dirent *de;
 	DIR *d = opendir(run_dir);
 	int n = 0;
@@ -66,15 +99,14 @@ static int read_metrics(const char *run_dir, struct metric *m, int max)
 		return 0;
 	while ((de = readdir(d)) && n < max) {
 		size_t len = strlen(de->d_name);
-		FILE *f;
+		char *line, *save = NULL;
 
 		if (len < 9 || strcmp(de->d_name + len - 8, ".metrics") || len - 8 >= sizeof(m->daemon))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", run_dir, de->d_name);
-		f = fopen(path, "re");
-		if (!f)
+		if (read_metrics_text(path, text, sizeof(text)) < 0)
 			continue;
-		while (n < max && fgets(line, sizeof(line), f)) {
+		for (line = strtok_r(text, "\n", &save); line && n < max; line = strtok_r(NULL, "\n", &save)) {
 			char *end;
 
 			if (sscanf(line, "%95s %31s", name, value) != 2 || !metric_name_ok(name))
@@ -88,7 +120,6 @@ static int read_metrics(const char *run_dir, struct metric *m, int max)
 			snprintf(m[n].value, sizeof(m[n].value), "%s", value);
 			n++;
 		}
-		fclose(f);
 	}
 	closedir(d);
 	return n;

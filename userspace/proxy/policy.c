@@ -52,7 +52,8 @@ bool policy_port_passthrough(const struct proxy_policy *p, uint16_t port)
 	return port && port_get(p->passthrough_ports, port);
 }
 
-static int fill_set(struct domain_set **out, const struct cage_domain_list *list)
+static int fill_set(struct domain_set **out, const struct cage_domain_list *list,
+		    int64_t *next_expiry)
 {
 	struct domain_set *set = domain_set_new();
 	int err;
@@ -63,6 +64,8 @@ static int fill_set(struct domain_set **out, const struct cage_domain_list *list
 		/* Expired entries are skipped: a reload after the expiry removes them. */
 		if (list->v[i].expires_at && list->v[i].expires_at <= (int64_t)time(NULL))
 			continue;
+		if (list->v[i].expires_at && (!*next_expiry || list->v[i].expires_at < *next_expiry))
+			*next_expiry = list->v[i].expires_at;
 		err = domain_set_add(set, list->v[i].pattern, (uint32_t)i + 1);
 		if (err && err != -EEXIST) {
 			domain_set_free(set);
@@ -135,11 +138,11 @@ int policy_build(const struct cage_config_file *cfg, struct proxy_policy **out)
 	if (!p)
 		return -ENOMEM;
 	atomic_init(&p->refs, 1);
-	err = fill_set(&p->allow, &cfg->allow);
+	err = fill_set(&p->allow, &cfg->allow, &p->next_expiry);
 	if (!err)
-		err = fill_set(&p->block, &cfg->block);
+		err = fill_set(&p->block, &cfg->block, &p->next_expiry);
 	if (!err)
-		err = fill_set(&p->passthrough, &cfg->passthrough);
+		err = fill_set(&p->passthrough, &cfg->passthrough, &p->next_expiry);
 	if (err)
 		goto fail;
 	for (size_t i = 0; i < cfg->tcp_inspect.n; i++)

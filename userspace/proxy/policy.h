@@ -48,6 +48,7 @@ struct proxy_policy {
 	size_t n_gateways;
 	struct sockaddr_storage dns_upstream; /* for the explicit path; ss_family 0 when none */
 	socklen_t dns_upstream_len;
+	int64_t next_expiry;            /* unix s: an entry expires, rebuild then (main.c); 0 never */
 };
 
 struct policy_verdict {
