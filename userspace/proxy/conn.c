@@ -19,8 +19,10 @@
 #include "enforce/origdst.h"
 #include "lib/ipclass.h"
 #include "proxy/clienthello.h"
+#include "proxy/metrics.h"
 #include "proxy/proxy.h"
 #include "proxy/tls.h"
+#include "proxy/ws_relay.h"
 
 uint64_t px_now_ms(void)
 {
@@ -80,6 +82,8 @@ ssize_t px_side_read(struct px_side *s, void *buf, size_t len)
 		if (n > 0)
 			return n;
 		e = SSL_get_error(s->ssl, n);
+		if (e == SSL_ERROR_WANT_READ)
+			s->rd_idle = true;
 		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
 			return -EAGAIN;
 		if (e == SSL_ERROR_ZERO_RETURN)
@@ -92,7 +96,11 @@ ssize_t px_side_read(struct px_side *s, void *buf, size_t len)
 
 	if (n >= 0)
 		return n;
-	return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	if (errno == EWOULDBLOCK) {
+		s->rd_idle = true;
+		return -EAGAIN;
+	}
+	return -errno;
 }
 
 ssize_t px_side_write(struct px_side *s, const void *buf, size_t len)
@@ -105,15 +113,21 @@ ssize_t px_side_write(struct px_side *s, const void *buf, size_t len)
 		if (n > 0)
 			return n;
 		e = SSL_get_error(s->ssl, n);
-		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+			s->wr_blocked = true;
 			return -EAGAIN;
+		}
 		return -EPIPE;
 	}
 	ssize_t n = send(s->fd, buf, len, MSG_NOSIGNAL);
 
 	if (n >= 0)
 		return n;
-	return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	if (errno == EWOULDBLOCK) {
+		s->wr_blocked = true;
+		return -EAGAIN;
+	}
+	return -errno;
 }
 
 void px_side_shutdown_write(struct px_side *s)
@@ -126,12 +140,20 @@ void px_side_shutdown_write(struct px_side *s)
 	shutdown(s->fd, SHUT_WR);
 }
 
-/* Reads what fits (the buffer grows up to max). True if any byte came or EOF was seen. */
+/*
+ * Reads what fits (the buffer grows up to max). True if any byte came or EOF was seen.
+ * A side whose last read found nothing is not read again before its next readable edge: the
+ * drive loop calls this several times per event, and each of those reads would be a wasted
+ * syscall. Bytes OpenSSL already took from the socket (read-ahead) bring no edge, so a side
+ * with SSL_has_pending() is always read.
+ */
 bool px_side_fill(struct px_conn *c, struct px_side *s, size_t max)
 {
 	bool progress = false;
 
 	while (!s->rd_eof) {
+		if (s->rd_idle && !(s->ssl && SSL_has_pending(s->ssl)))
+			break;
 		if (!px_buf_reserve(&s->in, 1, max))
 			break;
 		ssize_t n = px_side_read(s, s->in.data + s->in.end, s->in.cap - s->in.end);
@@ -144,11 +166,37 @@ bool px_side_fill(struct px_conn *c, struct px_side *s, size_t max)
 			break;
 		}
 		s->in.end += (size_t)n;
-		if (s == &c->cl)
+		if (s == &c->cl) {
 			c->bytes_in += (uint64_t)n;
+			px_metrics_bytes((uint64_t)n, 0);
+		}
 		c->last_active_ms = px_now_ms();
 	}
 	return progress;
+}
+
+/*
+ * A small head in dst->out followed by small approved bytes of src->in (a re-serialised
+ * response head and a short body): one write instead of two, so one TLS record and one
+ * syscall. The approved bytes move from src->in to dst->out, which keeps src->in.start +
+ * src->fwd (the end of what was approved) where it was. Never while a write of dst->out
+ * is pending after EAGAIN: SSL_write must be retried with the same bytes first.
+ */
+static void coalesce_small(struct px_side *dst, struct px_side *src)
+{
+	struct px_buf *o = &dst->out, *in = &src->in;
+	size_t olen = o->end - o->start;
+
+	if (!src->fwd || dst->wr_blocked || olen + src->fwd > PX_BUF_SIZE)
+		return;
+	if (!px_buf_reserve(o, src->fwd, PX_BUF_SIZE) || o->cap - o->end < src->fwd)
+		return;
+	memcpy(o->data + o->end, in->data + in->start, src->fwd);
+	o->end += src->fwd;
+	in->start += src->fwd;
+	src->fwd = 0;
+	if (in->start == in->end)
+		in->start = in->end = 0;
 }
 
 /* Writes dst->out, then the approved bytes of src->in. True on progress. Errors close dst. */
@@ -158,6 +206,8 @@ bool px_side_flush(struct px_conn *c, struct px_side *dst, struct px_side *src)
 
 	if (dst->fd < 0 || dst->wr_shut)
 		return false;
+	if (src && dst->out.end > dst->out.start)
+		coalesce_small(dst, src);
 	for (;;) {
 		struct px_buf *b;
 		size_t len;
@@ -183,13 +233,16 @@ bool px_side_flush(struct px_conn *c, struct px_side *dst, struct px_side *src)
 			return true;
 		}
 		progress = true;
+		dst->wr_blocked = false;
 		b->start += (size_t)n;
 		if (!from_out)
 			src->fwd -= (size_t)n;
 		if (b->start == b->end)
 			b->start = b->end = 0;
-		if (dst == &c->cl)
+		if (dst == &c->cl) {
 			c->bytes_out += (uint64_t)n;
+			px_metrics_bytes(0, (uint64_t)n);
+		}
 		c->last_active_ms = px_now_ms();
 	}
 	return progress;
@@ -213,12 +266,15 @@ static void side_close(struct px_conn *c, struct px_side *s)
 	buf_free(&s->in);
 	buf_free(&s->out);
 	s->fwd = 0;
+	s->rd_idle = s->wr_blocked = false;
 }
 
 void px_conn_close(struct px_conn *c)
 {
 	struct px_worker *w = c->w;
 
+	/* A response that ended while its last bytes were still going out: audit what arrived. */
+	px_http_audit_due(c);
 	if (c->txn) {
 		const struct proxy_hooks *h = proxy_hooks_get();
 
@@ -226,6 +282,7 @@ void px_conn_close(struct px_conn *c)
 			h->on_end(h->ctx, c->txn, false);
 		c->txn = NULL;
 	}
+	px_ws_free(c);
 	side_close(c, &c->cl);
 	side_close(c, &c->up);
 	if (c->dns_fd >= 0) {
@@ -649,8 +706,14 @@ void px_conn_event(struct px_handle *h, uint32_t events)
 		return;
 	}
 	/* EPOLLERR/EPOLLHUP need no branch: every step sees the EOF or the error when it reads
-	 * (SSL_accept then reports the client's alert, which is what the audit line wants). */
-	(void)events;
+	 * (SSL_accept then reports the client's alert, which is what the audit line wants). They
+	 * and EPOLLIN/EPOLLRDHUP make the side worth reading again. */
+	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+		if (h->kind == PXH_CLIENT)
+			c->cl.rd_idle = false;
+		else if (h->kind == PXH_UP)
+			c->up.rd_idle = false;
+	}
 	px_conn_drive(c);
 }
 

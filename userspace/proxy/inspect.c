@@ -14,6 +14,7 @@
 
 #include "lib/ipclass.h"
 #include "proxy/proxy.h"
+#include "proxy/ws_relay.h"
 
 static bool looks_like_request(const uint8_t *b, size_t n)
 {
@@ -24,6 +25,20 @@ static bool looks_like_request(const uint8_t *b, size_t n)
 	if (i == n)
 		return n < 32;
 	return i > 0 && b[i] == ' ';
+}
+
+static void audit_request(struct px_conn *c, const char *event, const char *decision,
+			  const char *reason, const char *detail);
+
+/* The line of a response that is complete and has been written out (or never will be). */
+void px_http_audit_due(struct px_conn *c)
+{
+	if (!c->audit_due)
+		return;
+	c->audit_due = false;
+	audit_request(c, "proxy.request", "allowed", NULL, NULL);
+	if (c->rq == RQ_HEADERS)
+		c->method = NULL; /* kept for the line; the next request starts without one */
 }
 
 static void audit_request(struct px_conn *c, const char *event, const char *decision,
@@ -45,6 +60,8 @@ static void audit_request(struct px_conn *c, const char *event, const char *deci
 		a.dst = c->orig.dst;
 		a.dport = c->orig.dport;
 	}
+	/* Lines stay in order: a finished request's line before anything that follows it. */
+	px_http_audit_due(c);
 	c->audited = true;
 	px_audit(c, &a);
 }
@@ -52,6 +69,7 @@ static void audit_request(struct px_conn *c, const char *event, const char *deci
 static void deny_request(struct px_conn *c, const char *event, int status, const char *reason,
 			 const char *host, const char *detail)
 {
+	px_http_audit_due(c);
 	c->status = (uint16_t)status;
 	audit_request(c, event, "blocked", reason, detail);
 	px_deny_http(c, status, reason, host);
@@ -377,6 +395,8 @@ static bool on_request(struct px_conn *c, const uint8_t *buf)
 
 	/* Edits: no h2c and no unknown upgrades; proxy-only fields stay here; origin-form upstream. */
 	c->req_ws = (m->upgrade & HTTP1_UPGRADE_WEBSOCKET) && m->conn_upgrade;
+	if (c->req_ws)
+		px_ws_prepare_request(m, buf);
 	if (m->upgrade & (HTTP1_UPGRADE_H2C | HTTP1_UPGRADE_OTHER))
 		remove_header_all(m, buf, "Upgrade");
 	if (m->has_http2_settings)
@@ -436,7 +456,7 @@ static bool request_headers(struct px_conn *c)
 	int r;
 
 	/* Previous response still going out: pipelined bytes wait in the buffer. */
-	if (c->rs != RS_IDLE || c->up.fwd || c->cl.out.end > c->cl.out.start)
+	if (c->rs != RS_IDLE || c->up.fwd || c->cl.out.end > c->cl.out.start || c->audit_due)
 		return false;
 	if (!avail) {
 		if (c->cl.rd_eof) {
@@ -521,7 +541,9 @@ static void response_done(struct px_conn *c)
 {
 	const struct proxy_hooks *h = proxy_hooks_get();
 
-	audit_request(c, "proxy.request", "allowed", NULL, NULL);
+	/* The audit line waits until the agent has been given the last byte (px_http_step):
+	 * up to a buffer of body is still in up.in or cl.out here. */
+	c->audit_due = true;
 	if (c->txn && h && h->on_end)
 		h->on_end(h->ctx, c->txn, true);
 	c->txn = NULL;
@@ -533,7 +555,6 @@ static void response_done(struct px_conn *c)
 	}
 	http1_reset(&c->req);
 	c->rq = RQ_HEADERS;
-	c->method = NULL;
 	/* An idle keep-alive connection is bound by the idle timeout; the header timeout starts
 	 * with the first byte of the next request (request_headers). */
 	c->header_deadline_ms = 0;
@@ -558,6 +579,13 @@ static bool response(struct px_conn *c)
 	int r;
 
 	if (c->rs == RS_IDLE) {
+		/*
+		 * The previous response's tail is still going to the agent (a slow reader): those
+		 * bytes are not unsolicited, and an upstream EOF must not drop them. Judge what
+		 * comes after once they are delivered.
+		 */
+		if (c->up.fwd || c->cl.out.end > c->cl.out.start)
+			return false;
 		if (avail) {
 			upstream_broken(c, "upstream_unsolicited");
 			return true;
@@ -602,7 +630,8 @@ static bool response(struct px_conn *c)
 					c->req.msg.version_minor == 0, &c->resp_chunked,
 					&c->close_after_response);
 		}
-		if (m->status == 101 && (!c->req_ws || !(m->upgrade & HTTP1_UPGRADE_WEBSOCKET))) {
+		if (m->status == 101 && (!c->req_ws || !(m->upgrade & HTTP1_UPGRADE_WEBSOCKET) ||
+					 !px_ws_response_ok(m, b->data + b->start))) {
 			upstream_broken(c, "unexpected_upgrade");
 			return true;
 		}
@@ -613,11 +642,12 @@ static bool response(struct px_conn *c)
 		b->start += m->header_len;
 		c->status = m->status;
 		if (m->status == 101) {
-			/* TODO(inspector): parse WebSocket frames and call on_ws_frame; relayed opaquely. */
-			audit_request(c, "proxy.request", "allowed", "websocket_opaque", NULL);
-			c->cl.fwd = c->cl.in.end - c->cl.in.start;
-			c->up.fwd = b->end - b->start;
-			c->phase = PH_RELAY;
+			/* From here on frames, both ways through the hooks (ws_relay.c). */
+			if (px_ws_begin(c)) {
+				upstream_broken(c, "ws_upgrade_early");
+				return true;
+			}
+			audit_request(c, "proxy.request", "allowed", "websocket", NULL);
 			return true;
 		}
 		if (m->interim) {
@@ -668,6 +698,8 @@ bool px_http_step(struct px_conn *c)
 {
 	bool progress = false;
 
+	if (c->ws)
+		return px_ws_step(c);
 #define STILL_HTTP() (c->phase == PH_HTTP)
 	if (c->phase == PH_CONNECT_WAIT) {
 		progress |= px_up_step(c);
@@ -717,6 +749,8 @@ bool px_http_step(struct px_conn *c)
 	if (!STILL_HTTP())
 		return true;
 	progress |= px_side_flush(c, &c->cl, &c->up);
+	if (c->audit_due && !c->up.fwd && c->cl.out.end == c->cl.out.start)
+		px_http_audit_due(c);
 	if (c->cl.wr_shut) {
 		c->phase = PH_CLOSING;
 		return true;

@@ -74,6 +74,11 @@ struct px_side {
 	struct px_buf out;         /* bytes we generated for this side (headers, denials) */
 	bool rd_eof;               /* read side finished */
 	bool wr_shut;              /* we shut our write side down */
+	/* The last read found the socket empty (EAGAIN / SSL want-read): px_side_fill skips the
+	 * side until epoll reports it readable again (edge-triggered: every arrival is an edge). */
+	bool rd_idle;
+	/* The last write returned EAGAIN: retry the same bytes first (no coalescing meanwhile). */
+	bool wr_blocked;
 	bool registered;
 	struct px_handle h;
 };
@@ -85,7 +90,7 @@ enum px_phase {
 	PH_TUNNEL_CLASSIFY,  /* after 200: peek what the client sends inside the tunnel */
 	PH_AGENT_TLS,        /* SSL_accept with a minted leaf */
 	PH_HTTP,             /* inspected HTTP/1.1 */
-	PH_RELAY,            /* opaque copy (WebSocket after 101, TODO inspector) */
+	PH_RELAY,            /* opaque copy (passthrough where splice is refused) */
 	PH_SPLICE,           /* passthrough */
 	PH_CLOSING,          /* flush cl.out, then close */
 };
@@ -95,6 +100,7 @@ enum px_req_state { RQ_HEADERS, RQ_BODY, RQ_WAIT };
 enum px_resp_state { RS_IDLE, RS_HEADERS, RS_BODY };
 
 struct px_worker;
+struct px_ws;
 
 struct px_conn {
 	struct px_worker *w;
@@ -146,6 +152,7 @@ struct px_conn {
 	bool resp_filter, resp_chunked;
 	struct proxy_block blk;
 	struct proxy_msg_info info;
+	struct px_ws *ws;                  /* after a 101: the WebSocket relay (ws_relay.h) */
 
 	/* passthrough */
 	int pipe_c2u[2], pipe_u2c[2];
@@ -159,6 +166,9 @@ struct px_conn {
 	uint16_t status;
 	uint64_t bytes_in, bytes_out;       /* from the agent / to the agent */
 	bool audited;
+	/* The response is complete but not yet all written to the agent: its line is written once
+	 * it is (px_http_audit_due), so bytes_out and duration_ms are final. */
+	bool audit_due;
 
 	/* after a denial: drain what the agent still sends so it reads our answer, not a RST */
 	bool linger;
@@ -201,6 +211,7 @@ void px_side_shutdown_write(struct px_side *s);
 /* inspect.c */
 bool px_http_step(struct px_conn *c);
 void px_http_start(struct px_conn *c);
+void px_http_audit_due(struct px_conn *c);
 
 /* upstream.c: resolve (explicit), dial, TLS */
 bool px_up_step(struct px_conn *c);

@@ -11,6 +11,7 @@
 
 #include "audit/audit.h"
 #include "lib/ipclass.h"
+#include "proxy/metrics.h"
 #include "proxy/proxy.h"
 
 static pthread_mutex_t audit_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -49,6 +50,8 @@ void px_audit(struct px_conn *c, const struct px_audit *a)
 	char ip[IP_FORMAT_MAX];
 	struct json_buf *jb;
 
+	if (c)
+		px_metrics_count(a->decision && !strcmp(a->decision, "blocked"));
 	if (!px.audit)
 		return;
 	pthread_mutex_lock(&audit_lock);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "proxy/metrics.h"
 #include "proxy/proxy.h"
 
 #define PIPE_CAP (64u * 1024) /* the default pipe size: 16 page slots */
@@ -84,8 +85,10 @@ static bool splice_dir(struct px_conn *c, struct px_side *src, struct px_side *d
 			if (n > 0) {
 				*piped += (size_t)n;
 				round = true;
-				if (src == &c->cl)
+				if (src == &c->cl) {
 					c->bytes_in += (uint64_t)n;
+					px_metrics_bytes((uint64_t)n, 0);
+				}
 			} else if (n == 0) {
 				src->rd_eof = true;
 				round = true;
@@ -113,8 +116,10 @@ static bool splice_dir(struct px_conn *c, struct px_side *src, struct px_side *d
 
 			if (n > 0) {
 				*piped -= (size_t)n;
-				if (counter)
+				if (counter) {
 					*counter += (uint64_t)n;
+					px_metrics_bytes(0, (uint64_t)n); /* only u2c has a counter */
+				}
 				c->last_active_ms = px_now_ms();
 				round = true;
 			} else if (n < 0 && errno != EAGAIN) {

@@ -9,6 +9,9 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +19,7 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include "proxy/tls.h"
@@ -25,6 +29,10 @@ struct proxy_tls {
 	SSL_CTX *agent_ctx;
 	SSL_CTX *upstream_ctx;
 	X509 *cage_ca;          /* never a trust anchor upstream: that would let the proxy trust itself */
+	/* The system bundle, opened at start and parsed on the first upstream dial (see below). */
+	int bundle_fd;
+	atomic_bool bundle_loaded;
+	pthread_mutex_t bundle_lock;
 };
 
 #define HOST_MAX 253
@@ -76,6 +84,10 @@ static int ctx_common(SSL_CTX *ctx, const char *ciphers12)
 	/* Release buffers: an idle connection holds no 16 KiB record buffers. Moving buffers: the
 	 * event loop may retry a write from a different buffer address after WANT_WRITE. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* One read() fills the record buffer (several records, or a whole one) instead of a
+	 * 5-byte header read and a body read per record. The event loop reads a side whose
+	 * SSL_has_pending() is true without waiting for an edge (conn.c, px_side_fill). */
+	SSL_CTX_set_read_ahead(ctx, 1);
 	if (!SSL_CTX_set_cipher_list(ctx, ciphers12) || !SSL_CTX_set1_groups_list(ctx, TLS_GROUPS))
 		return -EIO;
 	return 0;
@@ -147,8 +159,8 @@ static bool is_hash_link(const char *name)
 
 /*
  * The system roots through the hashed directory are read on demand, one file per issuer a server
- * actually chains to; the bundle file parses all ~150 roots up front (about 0.9 MB of RSS). Use
- * the directory when it is populated and nobody pointed SSL_CERT_FILE somewhere on purpose.
+ * actually chains to; the bundle file parses all ~150 roots at once (about 0.9 MB of RSS). The
+ * directory alone is enough when it is populated and nobody pointed SSL_CERT_FILE somewhere.
  */
 static bool system_roots_lazy(void)
 {
@@ -170,6 +182,60 @@ static bool system_roots_lazy(void)
 	return found;
 }
 
+/*
+ * When the roots come as one bundle file (SSL_CERT_FILE set, or no hashed directory), parsing it
+ * takes ~20 ms and ~1 MB for ~150 roots: most of the proxy's start and of its idle memory, spent
+ * before anyone dials out. The file is opened at start (as root, so what is readable is decided
+ * then, as before) and parsed on the first upstream dial instead, exactly as
+ * SSL_CTX_set_default_verify_paths() would have: every certificate and CRL in it, a bad entry
+ * ending the load without failing it.
+ */
+static void bundle_open(struct proxy_tls *t)
+{
+	const char *file = getenv(X509_get_default_cert_file_env());
+
+	if (!file || !*file)
+		file = X509_get_default_cert_file();
+	t->bundle_fd = open(file, O_RDONLY | O_CLOEXEC);
+}
+
+static void bundle_parse(struct proxy_tls *t)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(t->upstream_ctx);
+	STACK_OF(X509_INFO) *infos = NULL;
+	BIO *bio;
+
+	if (lseek(t->bundle_fd, 0, SEEK_SET) < 0)
+		return;
+	bio = BIO_new_fd(t->bundle_fd, BIO_NOCLOSE);
+	if (bio)
+		infos = PEM_X509_INFO_read_bio(bio, NULL, NULL, "");
+	for (int i = 0; infos && i < sk_X509_INFO_num(infos); i++) {
+		X509_INFO *info = sk_X509_INFO_value(infos, i);
+
+		if (info->x509)
+			X509_STORE_add_cert(store, info->x509);
+		if (info->crl)
+			X509_STORE_add_crl(store, info->crl);
+	}
+	sk_X509_INFO_pop_free(infos, X509_INFO_free);
+	BIO_free(bio);
+	ERR_clear_error();
+}
+
+/* Every upstream SSL is made after this, so no verification ever runs on a half-filled store. */
+static void bundle_load_once(struct proxy_tls *t)
+{
+	if (t->bundle_fd < 0 || atomic_load_explicit(&t->bundle_loaded, memory_order_acquire))
+		return;
+	pthread_mutex_lock(&t->bundle_lock);
+	if (!atomic_load_explicit(&t->bundle_loaded, memory_order_relaxed)) {
+		bundle_parse(t);
+		atomic_store_explicit(&t->bundle_loaded, true, memory_order_release);
+	}
+	pthread_mutex_unlock(&t->bundle_lock);
+}
+
 static int upstream_ctx_new(struct proxy_tls *t, const char *extra_ca_file, SSL_CTX **out)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -183,9 +249,11 @@ static int upstream_ctx_new(struct proxy_tls *t, const char *extra_ca_file, SSL_
 	SSL_CTX_set_app_data(ctx, t);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, upstream_verify_cb);
 	err = -EIO;
-	if (!(system_roots_lazy() ? SSL_CTX_set_default_verify_dir(ctx)
-				  : SSL_CTX_set_default_verify_paths(ctx)))
+	/* The hashed directory is read on demand either way; the bundle only when there is one. */
+	if (!SSL_CTX_set_default_verify_dir(ctx))
 		goto err_free;
+	if (!system_roots_lazy())
+		bundle_open(t);
 	if (extra_ca_file && !SSL_CTX_load_verify_locations(ctx, extra_ca_file, NULL)) {
 		err = access(extra_ca_file, R_OK) < 0 ? -errno : -EBADMSG;
 		goto err_free;
@@ -213,6 +281,8 @@ int proxy_tls_new(struct proxy_ca *ca, const char *extra_upstream_ca_file, size_
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
+	t->bundle_fd = -1;
+	pthread_mutex_init(&t->bundle_lock, NULL);
 	t->cage_ca = proxy_ca_cert(ca);
 	X509_up_ref(t->cage_ca);
 	err = proxy_leaf_factory_new(ca, leaf_cache_max, &t->leaves);
@@ -239,6 +309,9 @@ void proxy_tls_free(struct proxy_tls *t)
 	SSL_CTX_free(t->upstream_ctx);
 	proxy_leaf_factory_free(t->leaves);
 	X509_free(t->cage_ca);
+	if (t->bundle_fd >= 0)
+		close(t->bundle_fd);
+	pthread_mutex_destroy(&t->bundle_lock);
 	free(t);
 }
 
@@ -315,6 +388,7 @@ SSL *proxy_tls_upstream_ssl(struct proxy_tls *t, int fd, const char *host)
 		ERR_raise_data(ERR_LIB_USER, 1, "invalid upstream host");
 		return NULL;
 	}
+	bundle_load_once(t);
 	ssl = SSL_new(t->upstream_ctx);
 	if (!ssl)
 		return NULL;
