@@ -3,6 +3,8 @@
  * One Vectorscan streaming database per chain: the built-in families, the cage's
  * extra_patterns and, for each known secret value, every 12-byte window of it as a literal
  * (any fragment of 12 bytes or more contains one). The pattern id is the index of its rule.
+ * A set without known values is loaded from the compiled-database cache when it can be
+ * (scan_cache.h): compiling it is most of cage-proxy's start-up.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 
 #include "config/config.h"
 #include "inspect/inspect_internal.h"
+#include "inspect/scan_cache.h"
 #include "lib/domain.h"
 
 #define KNOWN_WINDOW 12
@@ -188,6 +191,8 @@ int scan_db_build(const struct inspect_conf *conf, const struct cage_config_file
 	hs_compile_error_t *cerr = NULL;
 	struct scan_db *db = calloc(1, sizeof(*db));
 	size_t max_rules = secret_family_count + conf->n_extra + n_known;
+	unsigned char key[SCAN_CACHE_KEY_LEN];
+	bool cacheable = true;
 	int rc = -ENOMEM;
 
 	if (!db)
@@ -230,6 +235,14 @@ int scan_db_build(const struct inspect_conf *conf, const struct cage_config_file
 	for (size_t i = 0; i < n_known; i++)
 		if (known[i] && (rc = add_known(db, &pl, cfg, i, known[i])))
 			goto fail;
+	/* A set with known values is never cached: the database would hold fragments of them. */
+	for (size_t i = 0; i < db->n_rules; i++)
+		cacheable = cacheable && !db->rules[i].known;
+	if (cacheable && scan_cache_key((const char *const *)pl.expr, pl.flags, pl.ids, pl.n,
+					HS_MODE_STREAM, key))
+		cacheable = false;
+	if (cacheable && scan_cache_load(key, &db->hs) == 0)
+		goto built;
 	if (hs_compile_multi((const char *const *)pl.expr, pl.flags, pl.ids, (unsigned)pl.n,
 			     HS_MODE_STREAM, NULL, &db->hs, &cerr) != HS_SUCCESS) {
 		/* Only extra_patterns can fail: name it without echoing a known value. */
@@ -245,6 +258,9 @@ int scan_db_build(const struct inspect_conf *conf, const struct cage_config_file
 		rc = -EINVAL;
 		goto fail;
 	}
+	if (cacheable)
+		scan_cache_store(key, db->hs);
+built:
 	plist_free(&pl);
 	*out = db;
 	return 0;
