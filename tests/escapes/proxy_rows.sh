@@ -93,7 +93,7 @@ is "row 51: non-HTTP bytes on 80 and inside TLS on 443 → protocol_unrecognized
 	"$(audit_count "$m" proxy.protocol_unrecognized)" 2
 
 ws=$(in_cage "$NOPX CA=$CA SSL_CERT_FILE=$CA timeout 10 python3 -c \"$py_resolve;import runpy,sys;sys.argv=['ws.py','wss://echo.allowed.test/ws','hello-ws'];runpy.run_path('/run/lab/ws.py',run_name='__main__')\" 2>&1")
-like "row 53: WebSocket upgrade to echo (frames relayed opaquely for now)" "$ws" 'hello-ws'
+like "row 53: WebSocket upgrade to echo (frames parsed and inspected, see ws_rows.sh)" "$ws" 'hello-ws'
 
 # Row 54: ECH. cage-dns refuses HTTPS records (they carry ECH keys); a client that sends an
 # encrypted_client_hello anyway (tests/escapes/ech_probe.py: this curl has no --ech) gets our

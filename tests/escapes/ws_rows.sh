@@ -47,9 +47,9 @@ mounts:
     target: /run/wsc.py
     read_only: true
 secrets:
-  # inject_headers names Authorization so the chain's known-value matcher, which reads only
-  # that list (not the engine's strict-mode auth/key/token names), lets the agent send the
-  # literal value there: the reflection case below.
+  # Strict mode already binds Authorization (secrets_location_bound, shared by injection and
+  # the known-value matcher); the explicit list keeps the reflection case below independent
+  # of that default.
   GITHUB_TOKEN: { inject_to: [api.allowed.test], inject_headers: [Authorization] }
   WS_TOKEN: { inject_to: [echo.allowed.test], inject_body: true }
 proxy:

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Opaque relays: passthrough connections (splice() through a pipe pair, so payload never
- * enters user memory) and the copy loop used where splice is refused and after a WebSocket
- * upgrade on an inspected (TLS) connection.
+ * enters user memory) and the copy loop used where splice is refused. WebSocket frames after
+ * an upgrade on an inspected connection are not relayed opaquely: see ws_relay.c.
  */
 #include <errno.h>
 #include <fcntl.h>
