@@ -1,7 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# Fail closed: a failure injected at every step of `up` leaves nothing behind; a dead monitor
-# leaves enforcement in place; a second `up` of the same cage is refused; `down` is idempotent.
+# Fail closed: a failure injected at every step of `up` leaves nothing behind; a daemon that fails
+# its first start fails `up` (named, with its last log line) and leaves nothing behind; a dead
+# monitor leaves enforcement in place; a second `up` of the same cage is refused; `down` is
+# idempotent. The host netns here has no route at all: cage-dns must start anyway (its upstream
+# is unreachable, which is a per-query SERVFAIL, not a start failure).
 . "$(dirname "$0")/../lib.sh"
 HOSTNS=cagetest-up-$$
 CAGE=failclosed
@@ -45,7 +48,43 @@ for step in run-dir addresses cgroup limits netns veth ip routes sysctl nft-host
 	[ "$step" = monitor ] || like "the error names step '$step'" "$out" "step $step"
 done
 
+# A daemon that fails its first start: a libexec dir with the real cage-proxy and a cage-dns that
+# says why and exits 1. The monitor reports it instead of ready; up rolls everything back.
+BROKEN=$BUILD/broken-libexec
+mkdir -p "$BROKEN"
+ln -sf "$(realpath "$BUILD/cage-proxy")" "$BROKEN/cage-proxy"
+printf '#!/bin/sh\necho "cage-dns: error: stub refuses to start" >&2\nexit 1\n' > "$BROKEN/cage-dns"
+chmod 0755 "$BROKEN/cage-dns"
+out=$(CAGECTL_LIBEXEC=$BROKEN H "$CAGECTL" up "$CFG" 2>&1)
+rc=$?
+left=$(leftovers | tr '\n' ' ')
+if [ "$rc" -ne 0 ] && [ -z "$left" ]; then
+	ok "a daemon failing its first start fails up (rc $rc) and leaves nothing behind"
+else
+	not_ok "a daemon failing its first start: rc=$rc, left behind: '$left' ($out)"
+fi
+like "the error names the daemon" "$out" "cage-dns failed its first start"
+like "the error quotes its last log line" "$out" "stub refuses to start"
+refute "no cage-proxy of the failed up is left running" pgrep -f "$BROKEN/cage-proxy"
+like "the audit log records the failed start" "$(cat "$(audit_file "$CAGE")" 2>/dev/null)" \
+	'"daemon.start_failed".*"daemon":"cage-dns"'
+rm -rf "$BROKEN"
+
 check "up succeeds after all that" H "$CAGECTL" -q up "$CFG"
+# No route out of this host netns: cage-dns started all the same, and a query is answered
+# SERVFAIL (audited) instead of timing out.
+like "cage-dns runs with its upstream unreachable" "$(cat "$CAGECTL_RUN_DIR/$CAGE/cage-dns.pid" 2>/dev/null)" '^[0-9]+$'
+gw4=$(H "$CAGECTL" status "$CAGE" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["gateway4"])')
+out=$(H "$CAGECTL" exec "$CAGE" -- python3 -c '
+import socket, struct, sys
+q = struct.pack(">HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0) + b"\x03api\x07allowed\x04test\x00" + struct.pack(">HH", 1, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+s.sendto(q, (sys.argv[1], 53))
+print("rcode", s.recv(512)[3] & 15)' "$gw4" 2>&1)
+is "an allowed name with the upstream unreachable is SERVFAIL at once" "$out" "rcode 2"
+like "the SERVFAIL is audited as upstream_unreachable" "$(cat "$(audit_file "$CAGE")" 2>/dev/null)" \
+	'"dns.servfail".*upstream_unreachable'
 out=$(H "$CAGECTL" up "$CFG" 2>&1)
 like "a second up of the same cage is refused" "$out" "already exists"
 check "the first cage is intact after the refused second up" H "$CAGECTL" status "$CAGE"

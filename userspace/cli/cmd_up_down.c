@@ -97,7 +97,7 @@ int do_up(int argc, char **argv)
 	}
 	err = monitor_start(&paths, &st, true, NULL);
 	if (err) {
-		p_err("up %s: the monitor did not start (see %s/monitor.log); removing the cage",
+		p_err("up %s: the cage did not become ready (see %s/monitor.log); removing it",
 		      cfg->name, paths.log_dir);
 		cage_down(&paths, down_msg, sizeof(down_msg));
 		if (st.ca_created)

@@ -14,6 +14,7 @@
 
 #include "config/config.h"
 #include "dns/dns_allow.h"
+#include "dns/dns_metrics.h"
 #include "dns/resolver.h"
 #include "lib/log.h"
 
@@ -132,7 +133,7 @@ void dnsd_deliver(struct resolver *r, const struct res_client *cl, const uint8_t
 		       cl->addrlen);
 		return;
 	}
-	if (cl->conn_idx < RES_TCP_CONNS_MAX && r->conns[cl->conn_idx].fd >= 0 &&
+	if (cl->conn_idx < r->conn_hw && r->conns[cl->conn_idx].fd >= 0 &&
 	    r->conns[cl->conn_idx].gen == cl->conn_gen)
 		conn_send(r, cl->conn_idx, msg, len);
 }
@@ -264,7 +265,8 @@ static void on_tcp_listen(struct resolver *r, int lfd)
 
 		if (fd < 0)
 			return;
-		for (idx = 0; idx < RES_TCP_CONNS_MAX && r->conns[idx].fd >= 0; idx++)
+		/* A slot used before, else a never-used one past the high-water index. */
+		for (idx = 0; idx < r->conn_hw && r->conns[idx].fd >= 0; idx++)
 			;
 		if (idx == RES_TCP_CONNS_MAX) {
 			close(fd);  /* over the bound: the client retries or falls back to UDP */
@@ -276,6 +278,8 @@ static void on_tcp_listen(struct resolver *r, int lfd)
 			close(fd);
 			continue;
 		}
+		if (idx == r->conn_hw)
+			r->conn_hw++;
 		r->conns[idx].fd = fd;
 		r->conns[idx].gen = ++r->conn_gen;
 		r->conns[idx].rlen = 0;
@@ -288,7 +292,7 @@ static void on_conn(struct resolver *r, uint32_t idx, uint32_t events)
 	static uint8_t out[DNS_TCP_MAX];
 	struct res_conn *c = &r->conns[idx];
 
-	if (idx >= RES_TCP_CONNS_MAX || c->fd < 0)
+	if (idx >= r->conn_hw || c->fd < 0)
 		return;
 	c->last_ns = dnsd_now_ns();
 	if ((events & EPOLLOUT) && conn_flush(r, idx)) {
@@ -400,7 +404,8 @@ static void tick(struct resolver *r, uint64_t now)
 {
 	dns_audit_rate(r);
 	audit_flush_suppressed(r->audit);
-	for (uint32_t i = 0; i < RES_TCP_CONNS_MAX; i++)
+	dns_metrics_publish(&r->stats);
+	for (uint32_t i = 0; i < r->conn_hw; i++)
 		if (r->conns[i].fd >= 0 && now - r->conns[i].last_ns > RES_TCP_IDLE_NS)
 			conn_close(r, i);
 	if (r->policy->next_expiry && time(NULL) >= r->policy->next_expiry)
@@ -447,8 +452,7 @@ int dnsd_init(struct resolver *r)
 	r->conns = calloc(RES_TCP_CONNS_MAX, sizeof(*r->conns));
 	if (!r->cache || !r->resp || !r->conns)
 		return -ENOMEM;
-	for (int i = 0; i < RES_TCP_CONNS_MAX; i++)
-		r->conns[i].fd = -1;
+	r->conn_hw = 0;  /* slots are taken from the bottom: the untouched rest costs no memory */
 	err = dns_upstream_pools_init(r);
 	if (err)
 		return err;
@@ -511,7 +515,7 @@ int dnsd_run(struct resolver *r)
 void dnsd_fini(struct resolver *r)
 {
 	if (r->conns)
-		for (uint32_t i = 0; i < RES_TCP_CONNS_MAX; i++)
+		for (uint32_t i = 0; i < r->conn_hw; i++)
 			conn_close(r, i);
 	free(r->conns);
 	dns_upstream_pools_fini(r);

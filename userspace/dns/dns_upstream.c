@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 
 #include "dns/resolver.h"
 #include "lib/ipclass.h"
+#include "lib/log.h"
 
 #define PHASH_BUCKETS 2048
 
@@ -70,31 +72,72 @@ int dns_upstream_add_resolv_conf(struct resolver *r, const char *path)
 	return added ? 0 : -ENOENT;
 }
 
-int dns_upstream_open(struct resolver *r)
+/* The server's address as text, for the log. */
+static void upstream_text(const struct resolver *r, size_t s, char *buf, size_t len)
 {
-	for (size_t s = 0; s < r->n_up; s++) {
-		struct res_upstream *u = &r->up[s];
+	const struct sockaddr_storage *ss = &r->up[s].sa;
 
-		for (int i = 0; i < RES_UPSTREAM_SOCKS; i++) {
-			struct epoll_event ev = { .events = EPOLLIN, .data.u64 = RES_TAG(TAG_UP_UDP, s * RES_UPSTREAM_SOCKS + i) };
-			int fd = socket(u->sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	buf[0] = '\0';
+	if (ss->ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, buf, (socklen_t)len);
+	else if (ss->ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, buf, (socklen_t)len);
+}
 
-			if (fd < 0)
-				return -errno;
-			/* Connected: the kernel drops datagrams from anyone but this server. */
-			if (connect(fd, (struct sockaddr *)&u->sa, u->salen) ||
-			    epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev)) {
-				int err = -errno;
+/*
+ * Socket i of server s, opened and connected on first need. Connected: the kernel drops
+ * datagrams from anyone but this server. A server that cannot be reached right now (no route,
+ * no address of its family yet) is not an error at start: the socket is closed again (a failed
+ * connect may leave it bound, and an unconnected bound socket would take datagrams from
+ * anyone) and opened again before the next send, so the resolver answers SERVFAIL per query
+ * until the network comes up instead of failing to start.
+ */
+static int upstream_sock(struct resolver *r, size_t s, int i)
+{
+	struct res_upstream *u = &r->up[s];
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = RES_TAG(TAG_UP_UDP, s * RES_UPSTREAM_SOCKS + i) };
+	int fd, err;
 
-				close(fd);
-				return err;
-			}
-			u->fds[i] = fd;
-		}
+	if (u->fds[i] >= 0)
+		return 0;
+	fd = socket(u->sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&u->sa, u->salen) || epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		err = -errno;
+		close(fd);
+		return err;
 	}
+	u->fds[i] = fd;
 	return 0;
 }
 
+int dns_upstream_open(struct resolver *r)
+{
+	for (size_t s = 0; s < r->n_up; s++)
+		for (int i = 0; i < RES_UPSTREAM_SOCKS; i++) {
+			int err = upstream_sock(r, s, i);
+
+			/* Out of memory or descriptors is a broken host, not a network that is down yet. */
+			if (err == -ENOMEM || err == -ENOBUFS || err == -EMFILE || err == -ENFILE)
+				return err;
+			if (err && i == 0) {
+				char text[64];
+
+				upstream_text(r, s, text, sizeof(text));
+				p_warn("upstream %s unreachable at start (%s): answering SERVFAIL until it is",
+				       text, strerror(-err));
+			}
+		}
+	return 0;
+}
+
+/*
+ * The pools are allocated at full size but handed out lazily: entries below the high-water
+ * index have been used (and are on the free list or in use), entries above it are still the
+ * untouched zero pages calloc returned. Threading a free list through every entry at start
+ * would fault in all of them (about 7 MiB) for a resolver that mostly sits idle.
+ */
 int dns_upstream_pools_init(struct resolver *r)
 {
 	r->pending = calloc(RES_PENDING_MAX, sizeof(*r->pending));
@@ -105,22 +148,16 @@ int dns_upstream_pools_init(struct resolver *r)
 		return -ENOMEM;
 	for (int i = 0; i < PHASH_BUCKETS; i++)
 		r->phash[i] = -1;
-	for (int i = 0; i < RES_PENDING_MAX; i++) {
-		r->pending[i].next = i + 1 < RES_PENDING_MAX ? i + 1 : -1;
-		r->pending[i].tcp_fd = -1;
-	}
-	r->pfree = 0;
+	r->pfree = r->wfree = -1;
+	r->phw = r->whw = 0;
 	r->fifo_head = r->fifo_tail = -1;
-	for (int i = 0; i < RES_WAITERS_MAX; i++)
-		r->waiters[i].next = i + 1 < RES_WAITERS_MAX ? i + 1 : -1;
-	r->wfree = 0;
 	return 0;
 }
 
 void dns_upstream_pools_fini(struct resolver *r)
 {
 	if (r->pending)
-		for (int i = 0; i < RES_PENDING_MAX; i++) {
+		for (int32_t i = 0; i < r->phw; i++) {
 			if (r->pending[i].tcp_fd >= 0)
 				close(r->pending[i].tcp_fd);
 			free(r->pending[i].tcp_buf);
@@ -133,6 +170,33 @@ void dns_upstream_pools_fini(struct resolver *r)
 	free(r->id_map);
 	free(r->phash);
 	free(r->waiters);
+}
+
+/* The pending entry the next question gets (not yet taken), or -1: the pool is full. */
+static int32_t pending_next_free(const struct resolver *r)
+{
+	if (r->pfree >= 0)
+		return r->pfree;
+	return r->phw < RES_PENDING_MAX ? r->phw : -1;
+}
+
+static void pending_take(struct resolver *r, int32_t i)
+{
+	if (i == r->pfree)
+		r->pfree = r->pending[i].next;
+	else
+		r->phw++;
+}
+
+static int32_t waiter_take(struct resolver *r)
+{
+	int32_t w = r->wfree;
+
+	if (w >= 0)
+		r->wfree = r->waiters[w].next;
+	else if (r->whw < RES_WAITERS_MAX)
+		w = r->whw++;
+	return w;
 }
 
 static uint32_t question_hash(const char *name, uint16_t qtype)
@@ -177,15 +241,36 @@ static void fifo_push(struct resolver *r, int32_t i, uint64_t now)
 
 static int send_udp(struct resolver *r, struct res_pending *p)
 {
-	struct res_upstream *u = &r->up[p->server % r->n_up];
+	size_t s = p->server % r->n_up;
 	uint8_t pick;
+	int fd, err;
 
 	if (getrandom(&pick, 1, 0) != 1)
 		pick = 0;
+	err = upstream_sock(r, s, pick % RES_UPSTREAM_SOCKS);
+	if (err)
+		return err;
+	fd = r->up[s].fds[pick % RES_UPSTREAM_SOCKS];
 	r->stats.upstream_sent++;
-	if (send(u->fds[pick % RES_UPSTREAM_SOCKS], p->query, p->query_len, 0) != p->query_len)
+	if (send(fd, p->query, p->query_len, 0) != p->query_len)
 		return -errno;
 	return 0;
+}
+
+/*
+ * Sends p to its current server, moving on to the next while a send fails at once (no route,
+ * unreachable): each failure uses up one attempt. -errno when no attempt is left.
+ */
+static int send_or_rotate(struct resolver *r, struct res_pending *p)
+{
+	int err = send_udp(r, p);
+
+	while (err && p->attempts < RES_UPSTREAM_ATTEMPTS) {
+		p->attempts++;
+		p->server++;
+		err = send_udp(r, p);
+	}
+	return err;
 }
 
 static void tcp_close(struct resolver *r, struct res_pending *p)
@@ -218,8 +303,8 @@ static void pending_free(struct resolver *r, int32_t i)
 	r->pfree = i;
 }
 
-/* Answers every waiter of a question with resp (NULL: SERVFAIL), then frees it. */
-static void complete(struct resolver *r, int32_t i, struct dns_response *resp)
+/* Answers every waiter of a question with resp (NULL: SERVFAIL for `reason`), then frees it. */
+static void complete(struct resolver *r, int32_t i, struct dns_response *resp, const char *reason)
 {
 	struct res_pending *p = &r->pending[i];
 	static uint8_t out[DNS_TCP_MAX];
@@ -233,13 +318,13 @@ static void complete(struct resolver *r, int32_t i, struct dns_response *resp)
 		if (resp)
 			len = dnsd_answer(r, &wt->q, p->name, resp, &wt->client, out, sizeof(out));
 		else {
-			dns_audit_query(r, "dns.servfail", "error", "upstream_timeout", &wt->q, &wt->client, NULL);
+			dns_audit_query(r, "dns.servfail", "error", reason, &wt->q, &wt->client, NULL);
 			r->stats.servfail++;
 			len = dns_write_rcode(&wt->q, DNS_RCODE_SERVFAIL, out, sizeof(out));
 		}
 		if (len > 0)
 			dnsd_deliver(r, &wt->client, out, (size_t)len);
-		wt->next = r->wfree;
+		wt->next = r->wfree;  /* the free list only ever holds entries below the high-water index */
 		r->wfree = w;
 		w = next;
 	}
@@ -264,14 +349,15 @@ int dns_upstream_submit(struct resolver *r, const char *name, const struct dns_q
 	uint32_t h = question_hash(name, q->qtype);
 	int32_t i = pending_find(r, name, q->qtype, h), w;
 	struct res_pending *p;
+	bool unreachable = false;
 	int len = -EEXIST;
 
-	if (!r->n_up || r->wfree < 0)
+	if (!r->n_up || (r->wfree < 0 && r->whw >= RES_WAITERS_MAX))
 		return -EAGAIN;
 	if (i < 0) {
-		if (r->pfree < 0)
+		i = pending_next_free(r);
+		if (i < 0)
 			return -EAGAIN;
-		i = r->pfree;
 		p = &r->pending[i];
 		/* A fresh random ID that no other question in flight uses. */
 		for (int tries = 0; tries < 16 && len == -EEXIST; tries++) {
@@ -281,7 +367,7 @@ int dns_upstream_submit(struct resolver *r, const char *name, const struct dns_q
 		}
 		if (len < 0)
 			return len;
-		r->pfree = p->next;
+		pending_take(r, i);
 		p->used = true;
 		p->query_len = (uint16_t)len;
 		p->qtype = q->qtype;
@@ -296,16 +382,17 @@ int dns_upstream_submit(struct resolver *r, const char *name, const struct dns_q
 		r->id_map[p->id] = i + 1;
 		fifo_push(r, i, dnsd_now_ns());
 		r->stats.forwarded++;
-		/* A send error is retried on the next server at the deadline. */
-		send_udp(r, p);
+		/* A send that fails on every server (no route) is answered now rather than at the deadline. */
+		unreachable = send_or_rotate(r, p) != 0;
 	}
 	p = &r->pending[i];
-	w = r->wfree;
-	r->wfree = r->waiters[w].next;
+	w = waiter_take(r);
 	r->waiters[w].client = *cl;
 	r->waiters[w].q = *q;
 	r->waiters[w].next = p->waiters;
 	p->waiters = w;
+	if (unreachable)
+		complete(r, i, NULL, "upstream_unreachable");
 	return 0;
 }
 
@@ -320,7 +407,7 @@ static void start_tcp(struct resolver *r, int32_t i)
 	    epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev)) {
 		if (fd >= 0)
 			close(fd);
-		complete(r, i, NULL);
+		complete(r, i, NULL, "upstream_unreachable");
 		return;
 	}
 	p->tcp_fd = fd;
@@ -350,7 +437,7 @@ static void on_response(struct resolver *r, int32_t i, const uint8_t *msg, size_
 		return;
 	}
 	dns_cache_put(r->cache, p->name, p->qtype, msg, len, dns_cache_ttl(resp), dnsd_now_ns());
-	complete(r, i, resp);
+	complete(r, i, resp, NULL);
 }
 
 void dns_upstream_on_udp(struct resolver *r, int fd)
@@ -378,7 +465,7 @@ void dns_upstream_on_tcp(struct resolver *r, int32_t i, uint32_t events)
 	size_t msg_len;
 	int frame;
 
-	if (i < 0 || i >= RES_PENDING_MAX || !p->used || p->tcp_fd < 0)
+	if (i < 0 || i >= r->phw || !p->used || p->tcp_fd < 0)
 		return;
 	if (p->tcp_state == PTCP_CONNECTING && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
 		uint8_t framed[sizeof(p->query) + 2];
@@ -389,7 +476,7 @@ void dns_upstream_on_tcp(struct resolver *r, int32_t i, uint32_t events)
 		p->tcp_buf = malloc(DNS_TCP_MAX + 2);
 		if (!p->tcp_buf || send(p->tcp_fd, framed, p->query_len + 2u, MSG_NOSIGNAL) != p->query_len + 2 ||
 		    epoll_ctl(r->epfd, EPOLL_CTL_MOD, p->tcp_fd, &ev)) {
-			complete(r, i, NULL);
+			complete(r, i, NULL, "upstream_tcp_error");
 			return;
 		}
 		p->tcp_state = PTCP_READING;
@@ -403,19 +490,19 @@ void dns_upstream_on_tcp(struct resolver *r, int32_t i, uint32_t events)
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
 		if (n <= 0) {
-			complete(r, i, NULL);
+			complete(r, i, NULL, "upstream_tcp_error");
 			return;
 		}
 		p->tcp_have += (size_t)n;
 		frame = dns_tcp_frame_parse(p->tcp_buf, p->tcp_have, &msg, &msg_len);
 		if (frame < 0) {
-			complete(r, i, NULL);
+			complete(r, i, NULL, "upstream_tcp_error");
 			return;
 		}
 		if (frame > 0) {
 			on_response(r, i, msg, msg_len, true);
 			if (p->used)  /* a response that did not match: the stream is not ours */
-				complete(r, i, NULL);
+				complete(r, i, NULL, "upstream_tcp_error");
 			return;
 		}
 	}
@@ -432,10 +519,11 @@ void dns_upstream_expire(struct resolver *r, uint64_t now_ns)
 			p->server++;
 			fifo_unlink(r, i);
 			fifo_push(r, i, now_ns);
-			send_udp(r, p);
+			if (send_or_rotate(r, p))
+				complete(r, i, NULL, "upstream_unreachable");
 			continue;
 		}
-		complete(r, i, NULL);
+		complete(r, i, NULL, "upstream_timeout");
 	}
 }
 

@@ -4,7 +4,8 @@
  * TCP with length framing) and answers locally what policy denies; dns_upstream.c forwards the
  * allowed A/AAAA questions (coalesced, retried, TCP on truncation); dns_answer.c turns an upstream
  * or cached response into the cage's answer, binding every address in dns_allow first.
- * Every pool is sized at start: no allocation per query.
+ * Every pool is sized at start (no allocation per query) and handed out lazily from a
+ * high-water index, so the pages of entries never used are never touched.
  */
 #ifndef CAGE_DNS_RESOLVER_H
 #define CAGE_DNS_RESOLVER_H
@@ -71,7 +72,7 @@ struct res_pending {
 struct res_upstream {
 	struct sockaddr_storage sa;
 	socklen_t salen;
-	int fds[RES_UPSTREAM_SOCKS];
+	int fds[RES_UPSTREAM_SOCKS];  /* connected; -1: unreachable so far, tried again on the next send */
 };
 
 struct res_conn {
@@ -107,11 +108,13 @@ struct resolver {
 	struct res_pending *pending;
 	int32_t *id_map;           /* 65536 entries: upstream ID → pending index + 1 */
 	int32_t *phash;            /* coalescing buckets → pending index, -1 empty */
-	int32_t pfree, fifo_head, fifo_tail;
+	int32_t pfree, phw;        /* free list, then the never-used entries from phw up */
+	int32_t fifo_head, fifo_tail;
 	struct res_waiter *waiters;
-	int32_t wfree;
+	int32_t wfree, whw;
 
 	struct res_conn *conns;
+	uint32_t conn_hw;          /* entries from conn_hw up were never used (and are free) */
 	uint32_t conn_gen;
 
 	struct dns_response *resp; /* scratch: too big for the stack */
@@ -134,6 +137,7 @@ void dnsd_client_text(const struct res_client *cl, char *buf, size_t len);
 /* dns_upstream.c */
 int dns_upstream_add(struct resolver *r, const struct cage_addr *addr);
 int dns_upstream_add_resolv_conf(struct resolver *r, const char *path);
+/* Opens and connects the upstream sockets; an unreachable server is retried on each send. */
 int dns_upstream_open(struct resolver *r);
 int dns_upstream_pools_init(struct resolver *r);
 void dns_upstream_pools_fini(struct resolver *r);
