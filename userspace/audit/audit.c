@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "audit/audit.h"
+#include "audit/logfile.h"
 
 #define AUDIT_LINE_MAX 8192
 #define SUPPRESS_KEYS 32
@@ -21,7 +22,10 @@ struct audit_log {
 	int fd;
 	char path[4096];
 	char cage[64];
-	uint64_t max_bytes;
+	uint64_t max_bytes;      /* 0: someone else rotates (logfile_rotator); we follow */
+	bool cannot_rotate;      /* not root any more: renaming is the monitor's job */
+	char stdio_path[4096];   /* the file fds 1/2 go to, followed across rotations too */
+	bool follow_fd[3];
 	double tokens, per_sec, burst;
 	struct timespec last_refill;
 	struct suppressed supp[SUPPRESS_KEYS];
@@ -51,7 +55,7 @@ struct audit_log *audit_open(const char *path, const char *cage, uint64_t max_by
 	}
 	snprintf(log->path, sizeof(log->path), "%s", path);
 	snprintf(log->cage, sizeof(log->cage), "%s", cage);
-	log->max_bytes = max_bytes ? max_bytes : 64ull << 20;
+	log->max_bytes = max_bytes;
 	log->per_sec = 200;
 	log->burst = 1000;
 	log->tokens = log->burst;
@@ -141,22 +145,47 @@ struct json_buf *audit_begin(struct audit_log *log, const char *layer, const cha
 	return &log->jb;
 }
 
+/*
+ * A writer that was given a size rotates its own file (a root process alone with it, such as
+ * guest-init); the new file keeps the old one's owner and mode, which the daemons may depend on.
+ */
 static void rotate_if_needed(struct audit_log *log)
 {
-	char old[4200];
 	struct stat st;
-	int fd;
 
-	if (fstat(log->fd, &st) || (uint64_t)st.st_size < log->max_bytes)
+	if (!log->max_bytes || log->cannot_rotate || fstat(log->fd, &st) ||
+	    (uint64_t)st.st_size < log->max_bytes)
 		return;
-	snprintf(old, sizeof(old), "%s.1", log->path);
-	if (rename(log->path, old))
+	if (geteuid() != 0) {
+		log->cannot_rotate = true;  /* the monitor rotates for us; audit_follow() catches up */
 		return;
-	fd = open(log->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (fd < 0)
-		return;  /* keep writing to the renamed file rather than lose records */
-	close(log->fd);
-	log->fd = fd;
+	}
+	if (logfile_rotate(log->path, log->max_bytes, LOGFILE_KEEP, st.st_uid, st.st_gid,
+			   st.st_mode & 07777) == 1)
+		logfile_follow(log->fd, log->path);
+}
+
+void audit_follow_stdio(struct audit_log *log, const char *name)
+{
+	struct stat file, out;
+	const char *slash = strrchr(log->path, '/');
+
+	snprintf(log->stdio_path, sizeof(log->stdio_path), "%.*s/%s",
+		 slash ? (int)(slash - log->path) : 1, slash ? log->path : ".", name);
+	if (stat(log->stdio_path, &file))
+		return;
+	/* Only an fd that is on that file now: a daemon run by hand keeps its terminal. */
+	for (int fd = 1; fd <= 2; fd++)
+		log->follow_fd[fd] = !fstat(fd, &out) && out.st_dev == file.st_dev &&
+				     out.st_ino == file.st_ino;
+}
+
+static void audit_follow(struct audit_log *log)
+{
+	logfile_follow(log->fd, log->path);
+	for (int fd = 1; fd <= 2; fd++)
+		if (log->follow_fd[fd])
+			logfile_follow(fd, log->stdio_path);
 }
 
 int audit_commit(struct audit_log *log)
@@ -184,6 +213,7 @@ int audit_commit(struct audit_log *log)
 
 void audit_flush_suppressed(struct audit_log *log)
 {
+	audit_follow(log);
 	for (int i = 0; i < SUPPRESS_KEYS; i++) {
 		if (!log->supp[i].count)
 			continue;

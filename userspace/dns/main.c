@@ -21,6 +21,7 @@
 
 #include "enforce/daemon_asan.h"
 #include "config/config.h"
+#include "dns/dns_metrics.h"
 #include "dns/resolver.h"
 #include "enforce/bpf_loader.h"
 #include "enforce/privdrop.h"
@@ -181,11 +182,13 @@ int main(int argc, char **argv)
 	}
 	if (load_config(&r, &o, &cfg))
 		goto out;
-	r.audit = audit_open(o.audit, o.cage, cfg->log_max_bytes);
+	/* 0: the monitor rotates audit.jsonl and monitor.log (our stderr); we follow both. */
+	r.audit = audit_open(o.audit, o.cage, 0);
 	if (!r.audit) {
 		p_err("can't open audit log %s: %s", o.audit, strerror(errno));
 		goto out;
 	}
+	audit_follow_stdio(r.audit, "monitor.log");
 	r.map_fd = cage_bpf_map_open(o.pins, CAGE_PIN_DNS_ALLOW, false);
 	if (r.map_fd < 0) {
 		p_err("can't open map %s/%s: %s", o.pins, CAGE_PIN_DNS_ALLOW, strerror(-r.map_fd));
@@ -193,6 +196,8 @@ int main(int argc, char **argv)
 	}
 	if (setup_upstream(&r, cfg, &o))
 		goto out;
+	/* Optional: `cagectl stats` shows the counters; the resolver runs on without the file. */
+	dns_metrics_open(o.cage);
 	err = dnsd_init(&r);
 	if (err) {
 		p_err("can't start: %s", strerror(-err));

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 
 #include "audit/audit.h"
 #include "audit/kernel_event.h"
+#include "audit/logfile.h"
 #include "config/config.h"
 #include "enforce/bpf_loader.h"
 #include "enforce/daemon.h"
@@ -56,7 +58,104 @@ static void reap_children(struct supervisor *sv)
 		supervisor_reaped(sv, pid, status);
 }
 
+/* The end of the monitor's stderr (monitor.log) before the daemons start, or -1 if not a file. */
+static off_t log_offset(void)
+{
+	struct stat sb;
+
+	if (fstat(STDERR_FILENO, &sb) || !S_ISREG(sb.st_mode))
+		return -1;
+	return sb.st_size;
+}
+
+/*
+ * The last line a daemon wrote to monitor.log since `from` (the daemons inherit the monitor's
+ * stderr): its own "cage-dns: ..." line if there is one, else the last line of anyone, so a
+ * daemon that dies before it can print still gets a hint. Control bytes are replaced.
+ */
+static void last_log_line(off_t from, const char *name, char *out, size_t len)
+{
+	char buf[8192], *line, *save = NULL, *mine = NULL, *any = NULL;
+	size_t name_len = strlen(name);
+	off_t end = log_offset();
+	ssize_t n;
+	int fd;
+
+	snprintf(out, len, "(it wrote nothing)");
+	if (from < 0 || end <= from)
+		return;
+	/* The tail is what matters: skip ahead when a noisy daemon wrote more than the buffer. */
+	if (end - from > (off_t)sizeof(buf) - 1)
+		from = end - (off_t)sizeof(buf) + 1;
+	/* stderr is write-only (O_APPEND): read the same file through a descriptor of our own. */
+	fd = open("/proc/self/fd/2", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = pread(fd, buf, sizeof(buf) - 1, from);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (!*line)
+			continue;
+		any = line;
+		if (!strncmp(line, name, name_len) && line[name_len] == ':')
+			mine = line;
+	}
+	line = mine ? mine : any;
+	if (!line)
+		return;
+	snprintf(out, len, "%s", line);
+	for (char *c = out; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+}
+
+/*
+ * After the first start: a wanted daemon that is not running failed it (exited, or was not ready
+ * in time and was killed). `up` must fail then rather than hand over a cage whose DNS or proxy
+ * never worked; later crashes are restarted as usual. 0, or -ECHILD with msg set.
+ */
+static int first_start_check(struct supervisor *sv, off_t log_from, char *msg, size_t len)
+{
+	for (int i = 0; i < DAEMON_COUNT; i++) {
+		const struct supervised *d = &sv->d[i];
+		char line[512];
+		struct json_buf *jb;
+
+		if (!d->wanted || d->pid)
+			continue;
+		last_log_line(log_from, d->name, line, sizeof(line));
+		snprintf(msg, len, "%s failed its first start; its last log line: %s", d->name, line);
+		jb = audit_begin(sv->log, "monitor", "daemon.start_failed", "error", "daemon.start_failed");
+		if (jb) {
+			jb_str(jb, "daemon", d->name);
+			jb_str(jb, "last_log_line", line);
+			audit_commit(sv->log);
+		}
+		return -ECHILD;
+	}
+	return 0;
+}
+
 /* Returns false when the monitor should stop. */
+/* Set on SIGHUP: the rotator re-reads logging.max_size on its next tick. */
+static bool log_size_stale;
+
+/* `update` may change logging.max_size (applied live): take the new size. */
+static void reload_log_size(struct logfile_rotator *r, const char *cfg_path, const char *origin)
+{
+	struct cage_config_file *cfg = NULL;
+	struct cage_config_diag diag;
+
+	memset(&diag, 0, sizeof(diag));
+	if (cage_config_load_copy(cfg_path, origin, &cfg, &diag, NULL, NULL) == 0) {
+		logfile_rotator_set_max(r, cfg->log_max_bytes);
+		cage_config_free(cfg);
+	}
+}
+
 static bool handle_signal(int sfd, struct supervisor *sv, struct audit_log *log)
 {
 	struct signalfd_siginfo si;
@@ -69,6 +168,7 @@ static bool handle_signal(int sfd, struct supervisor *sv, struct audit_log *log)
 		case SIGHUP:
 			/* A changed config or allowlist: the daemons reload it themselves. */
 			supervisor_signal(sv, SIGHUP);
+			log_size_stale = true;
 			break;
 		case SIGUSR1:
 			audit_lifecycle(log, "daemons.stopping", sv->st);
@@ -90,6 +190,7 @@ int monitor_run(const struct cage_paths *p, const struct cage_state *st, int rea
 	struct epoll_event ev, evs[4];
 	struct ring_buffer *rb = NULL;
 	struct supervisor sv;
+	struct logfile_rotator rotator;
 	struct audit_log *log;
 	time_t last_flush = time(NULL);
 	sigset_t mask;
@@ -97,7 +198,8 @@ int monitor_run(const struct cage_paths *p, const struct cage_state *st, int rea
 	bool running = true, sv_ready = false;
 	struct cage_config_file *cfg = NULL;
 	struct cage_config_diag diag;
-	char cfg_path[PATH_MAX + 16];
+	char cfg_path[PATH_MAX + 16], fail_msg[768];
+	off_t log_from;
 
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
@@ -143,8 +245,29 @@ int monitor_run(const struct cage_paths *p, const struct cage_state *st, int rea
 	memset(&diag, 0, sizeof(diag));
 	if (cage_config_load_copy(cfg_path, st->config_path, &cfg, &diag, NULL, NULL) == 0)
 		sv.upstream_ca = cfg->upstream_ca;
+	/* The daemons cannot rename in the log dir: we rotate for everyone (audit/logfile.h). */
+	if (logfile_rotator_init(&rotator, p->log_dir, cfg ? cfg->log_max_bytes : 0,
+				 sv.d[DAEMON_PROXY].uid, sv.d[DAEMON_DNS].gid))
+		p_warn("can't open %s for the daemons: their logs will not rotate", p->log_dir);
+	audit_follow_stdio(log, "monitor.log");
 	/* Daemons first: `up` reports ready only when the cage can be used. */
+	log_from = log_offset();
 	supervisor_tick(&sv);
+	/*
+	 * With someone waiting for readiness (`up`, guest-init), a daemon that fails its first start
+	 * fails the whole start: "0" and the reason go back instead of "1", and `up` rolls back.
+	 * In the foreground there is no one to tell: keep restarting, as after any later crash.
+	 */
+	if (ready_fd >= 0) {
+		err = first_start_check(&sv, log_from, fail_msg, sizeof(fail_msg));
+		if (err) {
+			p_err("%s", fail_msg);
+			if (write(ready_fd, "0", 1) != 1 || write(ready_fd, fail_msg, strlen(fail_msg)) < 0)
+				p_warn("can't report the failed start: %s", strerror(errno));
+			close(ready_fd);
+			goto out;
+		}
+	}
 
 	err = pidfile_write(p->monitor_pid, getpid());
 	if (err) {
@@ -170,6 +293,10 @@ int monitor_run(const struct cage_paths *p, const struct cage_state *st, int rea
 		}
 		supervisor_tick(&sv);
 		if (time(NULL) != last_flush) {
+			if (log_size_stale)
+				reload_log_size(&rotator, cfg_path, st->config_path);
+			log_size_stale = false;
+			logfile_rotator_tick(&rotator);
 			audit_flush_suppressed(log);
 			last_flush = time(NULL);
 		}
@@ -196,7 +323,7 @@ out:
 
 int monitor_start(const struct cage_paths *p, const struct cage_state *st, bool detach, pid_t *pid_out)
 {
-	char log_path[PATH_MAX + 16], c;
+	char log_path[PATH_MAX + 16], c, why[768];
 	const char *fail_at = getenv("CAGECTL_FAIL_AT");
 	struct pollfd pfd;
 	int pipefd[2], status, fd;
@@ -241,10 +368,25 @@ int monitor_start(const struct cage_paths *p, const struct cage_state *st, bool 
 	pfd.events = POLLIN;
 	/* The monitor reports ready after its daemons do: wait longer than it waits for them. */
 	if (poll(&pfd, 1, SUPERVISOR_READY_TIMEOUT_MS + 5000) == 1 && read(pipefd[0], &c, 1) == 1) {
-		close(pipefd[0]);
-		if (pid_out)
-			*pid_out = pid;
-		return 0;
+		if (c == '1') {
+			close(pipefd[0]);
+			if (pid_out)
+				*pid_out = pid;
+			return 0;
+		}
+		/* "0" + why: a daemon failed its first start; the monitor is exiting. */
+		ssize_t n = read(pipefd[0], why, sizeof(why) - 1);
+
+		why[n > 0 ? n : 0] = '\0';
+		p_err("%s", n > 0 ? why : "a daemon failed its first start");
+		/* Let it stop the daemon that did start (a SIGKILL now would orphan it). */
+		for (int t = 0; t < 400; t++) {
+			if (waitpid(pid, &status, WNOHANG) == pid) {
+				close(pipefd[0]);
+				return -ECHILD;
+			}
+			usleep(5000);
+		}
 	}
 	close(pipefd[0]);
 	kill(pid, SIGKILL);

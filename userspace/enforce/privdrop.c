@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -54,6 +55,23 @@ static int drop_identity(uint32_t uid, uint32_t gid)
 	return 0;
 }
 
+/*
+ * open/openat, whose flags are argument `arg`: reading, or writing at the end only. After the
+ * first rotation the monitor's new audit.jsonl and monitor.log are writable by the daemon users
+ * (so they can reopen them, audit/logfile.h); these two rules keep that to appending, so a
+ * compromised daemon cannot truncate (O_TRUNC) or overwrite (no O_APPEND) what was logged.
+ */
+static int add_open_rules(scmp_filter_ctx ctx, int nr, unsigned arg)
+{
+	struct scmp_arg_cmp read_only = { arg, SCMP_CMP_MASKED_EQ, O_ACCMODE | O_TRUNC, O_RDONLY };
+	struct scmp_arg_cmp append_only = { arg, SCMP_CMP_MASKED_EQ, O_APPEND | O_TRUNC, O_APPEND };
+
+	if (seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 1, &read_only) ||
+	    seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 1, &append_only))
+		return -EINVAL;
+	return 0;
+}
+
 static int add_rules(scmp_filter_ctx ctx, const char *const *names)
 {
 	for (; names && *names; names++) {
@@ -61,6 +79,11 @@ static int add_rules(scmp_filter_ctx ctx, const char *const *names)
 
 		if (nr == __NR_SCMP_ERROR)
 			continue;  /* not on this architecture */
+		if (!strcmp(*names, "openat") || !strcmp(*names, "open")) {
+			if (add_open_rules(ctx, nr, !strcmp(*names, "openat") ? 2 : 1))
+				return -EINVAL;
+			continue;
+		}
 		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0))
 			return -EINVAL;
 	}
