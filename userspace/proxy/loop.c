@@ -9,6 +9,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "proxy/metrics.h"
 #include "proxy/proxy.h"
 
 struct px_global px;
@@ -66,6 +67,8 @@ int px_worker_run(struct px_worker *w)
 		if (now >= next_tick) {
 			px_conn_timers(w, now);
 			px_conn_reap(w);
+			if (w->id == 0)
+				px_metrics_publish(); /* the file, off the request path */
 			next_tick = now + 1000;
 		}
 	}
