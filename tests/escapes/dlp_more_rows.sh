@@ -11,25 +11,19 @@
 # in strict mode (the literal value in Authorization to its bound host), and a SIGHUP reload
 # (a new chain) under concurrent requests.
 . "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/lab_cage.bash"
 
-LAB="$TOP/scripts/lab"
 CAGE=dlpx
-LAB_MINE=
+LAB_CAGE_RESOLVE=api.allowed.test
 YAML=$(mktemp /tmp/dlpx-cage.XXXXXX.yaml)
+lab_cage_tmp "$YAML"
 PKG=/run/lab/pkg
-A4=198.51.100.10
-CA=/etc/cage/ca.crt
-NOPX="env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy -u ALL_PROXY -u NO_PROXY"
 CANARY_GH=ghp_R3dT3amC4nary00000000000000000000000
 # A stored secret bound to api.allowed.test in strict mode (no inject_headers).
 REAL_SPLIT="rs$(head -c 300 /dev/urandom | tr -dc 'A-Za-z0-9' | head -c 28)"
 
-cleanup() {
-	"$LAB" exec "$CAGECTL" -q down "$CAGE" >/dev/null 2>&1
-	rm -rf "$PKG"
-	[ -n "$LAB_MINE" ] && LAB_NO_CAGE=1 "$LAB" down >/dev/null 2>&1
-	rm -f "$YAML"
-}
+# The package fixtures sit in the lab's web root, which outlives this test when the lab was up.
+lab_cage_cleanup() { rm -rf "$PKG"; }
 
 cat > "$YAML" <<YAML
 name: $CAGE
@@ -54,14 +48,7 @@ secrets:
   SPLIT_TOKEN: { inject_to: [api.allowed.test] }
 YAML
 
-if ! "$LAB" status 2>/dev/null | grep -q 'lab-host: up'; then
-	LAB_NO_CAGE=1 "$LAB" up >/dev/null || { not_ok "lab up"; exit 1; }
-	LAB_MINE=1
-fi
-trap cleanup EXIT
-AUDIT=$(audit_file "$CAGE")
-rm -f "$AUDIT"
-SENT0=$(wc -l < /run/lab/sentinel.log)
+lab_cage_join
 
 # A tiny npm package and a tiny wheel, served by the lab web server under
 # https://api.allowed.test/pkg/ (scripts/lab.d/web.py).
@@ -105,14 +92,10 @@ open(f'{root}/pypi/simple/cagetest-pkg/index.html', 'w').write(
 PY
 chmod -R a+rX "$PKG"
 
-printf %s "$REAL_SPLIT" | "$LAB" exec "$CAGECTL" -q secret set "$CAGE" SPLIT_TOKEN >/dev/null 2>&1
-check "cagectl up $CAGE (entropy opted in)" "$LAB" exec "$CAGECTL" -q up "$YAML"
-PROXY_PID=$(cat "$CAGECTL_RUN_DIR/$CAGE/cage-proxy.pid" 2>/dev/null)
+printf %s "$REAL_SPLIT" | lab_cage_secret SPLIT_TOKEN
+lab_cage_up "$YAML" "entropy opted in"
 like "cage-proxy runs under the monitor" "$PROXY_PID" '^[0-9]+$'
 
-in_cage() { "$LAB" exec "$CAGECTL" exec "$CAGE" -- sh -c "getent ahosts api.allowed.test >/dev/null 2>&1; $1"; }
-cc() { in_cage "getent ahosts $1 >/dev/null; $NOPX curl -s -w '\n%{http_code}' --cacert $CA -m 20 --resolve $1:443:$A4 $2" 2>/dev/null; }
-status_of() { tail -n1 <<<"$1"; }
 audit_mark() { wc -l < "$AUDIT" 2>/dev/null || echo 0; }
 audit_has() { sleep 0.3; tail -n +"$(( $1 + 1 ))" "$AUDIT" | grep "\"event\":\"$2\"" | grep -q -- "${3:-}"; }
 # Records of the chain (or any refusal) since mark $1: benign traffic must leave none.

@@ -9,24 +9,16 @@
 # host reflecting the real value) while unbound hosts' responses are left as they are. Each
 # probe checks the verdict, the audit reason and location, and the sentinel.
 . "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/lab_cage.bash"
 
-LAB="$TOP/scripts/lab"
 CAGE=wst
-LAB_MINE=
+LAB_CAGE_RESOLVE=echo.allowed.test
 YAML=$(mktemp /tmp/wst-cage.XXXXXX.yaml)
+lab_cage_tmp "$YAML"
 CLIENT="$TOP/tests/escapes/ws_client.py"
-A4=198.51.100.10
-CA=/etc/cage/ca.crt
-NOPX="env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy -u ALL_PROXY -u NO_PROXY"
 CANARY_GH=ghp_R3dT3amC4nary00000000000000000000000
 REAL_GH="realgh-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 REAL_WS="realws-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
-
-cleanup() {
-	"$LAB" exec "$CAGECTL" -q down "$CAGE" >/dev/null 2>&1
-	[ -n "$LAB_MINE" ] && LAB_NO_CAGE=1 "$LAB" down >/dev/null 2>&1
-	rm -f "$YAML"
-}
 
 cat > "$YAML" <<YAML
 name: $CAGE
@@ -56,23 +48,12 @@ proxy:
   upstream_ca: /run/lab/ca/lab-ca.crt
 YAML
 
-if ! "$LAB" status 2>/dev/null | grep -q 'lab-host: up'; then
-	LAB_NO_CAGE=1 "$LAB" up >/dev/null || { not_ok "lab up"; exit 1; }
-	LAB_MINE=1
-fi
-trap cleanup EXIT
-AUDIT=$(audit_file "$CAGE")
-rm -f "$AUDIT"
-SENT0=$(wc -l < /run/lab/sentinel.log)
-
-printf %s "$REAL_GH" | "$LAB" exec "$CAGECTL" -q secret set "$CAGE" GITHUB_TOKEN >/dev/null 2>&1
-printf %s "$REAL_WS" | "$LAB" exec "$CAGECTL" -q secret set "$CAGE" WS_TOKEN >/dev/null 2>&1
-check "cagectl up $CAGE (secrets stored first)" "$LAB" exec "$CAGECTL" -q up "$YAML"
-PROXY_PID=$(cat "$CAGECTL_RUN_DIR/$CAGE/cage-proxy.pid" 2>/dev/null)
+lab_cage_join
+printf %s "$REAL_GH" | lab_cage_secret GITHUB_TOKEN
+printf %s "$REAL_WS" | lab_cage_secret WS_TOKEN
+lab_cage_up "$YAML" "secrets stored first"
 GW4=$("$LAB" exec "$CAGECTL" status "$CAGE" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["gateway4"])')
 
-# A shell line inside the cage as the agent (a lab name resolved first: dns_allow binds it).
-in_cage() { "$LAB" exec "$CAGECTL" exec "$CAGE" -- sh -c "getent ahosts echo.allowed.test >/dev/null 2>&1; $1"; }
 # ws URL STEP...: the probe client, transparent (set PXY=1 for the explicit port, CONNECT).
 ws() {
 	local url=$1 px=
