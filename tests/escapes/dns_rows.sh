@@ -26,7 +26,8 @@ trap 'cleanup; lab_stop' EXIT
 . /run/lab/env.sh
 
 in_cage() { "$LAB" cage-exec sh -c ". /run/lab/env.sh; $1"; }
-raw() { "$LAB" cage-exec /usr/bin/python3 "$PROBE" "$@"; }
+# The script goes in on stdin: the agent cannot read the checkout (a clone in a 0700 directory).
+raw() { "$LAB" cage-exec /usr/bin/python3 - "$@" < "$PROBE"; }
 mark() { wc -l <"$AUDIT"; }
 # events MARK FIXED-STRING…: audit lines since MARK that contain every string
 events() {
@@ -246,8 +247,8 @@ is "0x20: no query name with a capital letter ever reached the PUB resolvers" \
 # --- live allowlist reload (issue 4): domain add/rm during a query loop -----------------------
 m=$(mark)
 pid0=$(dns_pid)
-"$LAB" cage-exec /usr/bin/python3 "$PROBE" loop --seconds 6 --interval 0.01 \
-	--server "$RES,$RES6,$PUB4,$PUB6" api.allowed.test,reload.evil.test >"$T/loop.out" 2>&1 &
+"$LAB" cage-exec /usr/bin/python3 - loop --seconds 6 --interval 0.01 \
+	--server "$RES,$RES6,$PUB4,$PUB6" api.allowed.test,reload.evil.test <"$PROBE" >"$T/loop.out" 2>&1 &
 LOOP_PID=$!
 sleep 1.5
 check "cagectl domain add lab reload.evil.test" "$LAB" exec "$CAGECTL" -q domain add lab reload.evil.test
