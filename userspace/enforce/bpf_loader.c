@@ -142,7 +142,8 @@ static int mkdir_p(const char *dir, mode_t mode)
 	return 0;
 }
 
-static int fill_maps(struct cage_bpf *skel, const struct cage_bpf_spec *spec)
+/* Ports, zeroed counters and the config marked ready: what the daemons and `show` read. */
+int cage_bpf_fill_maps(struct cage_bpf *skel, const struct cage_bpf_spec *spec)
 {
 	struct cage_port_policy pol;
 	struct cage_port_key key = { .proto = CAGE_PROTO_TCP };
@@ -216,7 +217,7 @@ int cage_bpf_load_attach(const struct cage_bpf_spec *spec, const char **failed_s
 		goto err_destroy;
 
 	*failed_step = "fill BPF maps";
-	err = fill_maps(skel, spec);
+	err = cage_bpf_fill_maps(skel, spec);
 	if (err)
 		goto err_destroy;
 

@@ -38,6 +38,11 @@ int cage_bpf_ensure_bpffs(const char *root);
 /* 0, or -errno with nothing left pinned or attached. `failed_step` names the step for messages. */
 int cage_bpf_load_attach(const struct cage_bpf_spec *spec, const char **failed_step);
 
+struct cage_bpf;
+/* Writes spec's ports, zeroed counters and its config (marked ready) into a loaded skeleton's
+ * maps; the BPF and the nftables-only bring-ups share it. */
+int cage_bpf_fill_maps(struct cage_bpf *skel, const struct cage_bpf_spec *spec);
+
 /* Removes every pin under pin_dir and the directory; missing pins are fine. */
 int cage_bpf_unpin(const char *pin_dir);
 

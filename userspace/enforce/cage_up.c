@@ -374,8 +374,7 @@ static int step_bpf(struct up_ctx *c)
 
 		/* The maps alone, so the daemons and the monitor run as usual; no programs. */
 		what = "pin the BPF maps";
-		err = nft_only_pin_maps(c->p->pin_dir, &spec.cfg, spec.tcp_inspect, spec.n_tcp_inspect,
-					spec.tcp_passthrough, spec.n_tcp_passthrough);
+		err = nft_only_pin_maps(&spec);
 		marker_path(c->p, marker, sizeof(marker));
 		fd = err ? -1 : open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (!err && fd < 0)

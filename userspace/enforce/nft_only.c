@@ -459,48 +459,15 @@ int nft_only_denied_count(int netns_fd, uint64_t *packets)
 
 /* --- the maps without the programs ------------------------------------------------------------ */
 
-static int fill_maps(struct cage_bpf *skel, const struct cage_config *cfg, const uint16_t *inspect,
-		     size_t n_inspect, const uint16_t *passthrough, size_t n_passthrough)
-{
-	struct cage_port_key key = { .proto = CAGE_PROTO_TCP };
-	struct cage_port_policy pol;
-	struct cage_stat zero_stat = { 0 };
-	struct cage_config c = *cfg;
-	__u32 zero = 0;
-	int fd = bpf_map__fd(skel->maps.ports);
-
-	/* Same content as the loader writes: `cagectl show` and the daemons read these. */
-	for (size_t i = 0; i < n_passthrough; i++) {
-		key.port = passthrough[i];
-		pol.mode = PORT_MODE_PASSTHROUGH;
-		if (bpf_map_update_elem(fd, &key, &pol, BPF_ANY))
-			return -errno;
-	}
-	for (size_t i = 0; i < n_inspect; i++) {
-		key.port = inspect[i];
-		pol.mode = PORT_MODE_INSPECT;
-		if (bpf_map_update_elem(fd, &key, &pol, BPF_ANY))
-			return -errno;
-	}
-	fd = bpf_map__fd(skel->maps.stats);
-	for (enum cage_reason r = 0; r < REASON_MAX; r++)
-		if (bpf_map_update_elem(fd, &r, &zero_stat, BPF_ANY))
-			return -errno;
-	c.ready = 1;
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.cage_config_map), &zero, &c, BPF_ANY))
-		return -errno;
-	return 0;
-}
-
 static const char *const map_pins[] = {
 	CAGE_PIN_CONFIG, CAGE_PIN_PORTS, CAGE_PIN_ORIG_DST, CAGE_PIN_DNS_ALLOW, CAGE_PIN_STATS,
 	CAGE_PIN_EVENTS,
 };
 #define N_MAP_PINS (sizeof(map_pins) / sizeof(map_pins[0]))
 
-int nft_only_pin_maps(const char *pin_dir, const struct cage_config *cfg, const uint16_t *inspect,
-		      size_t n_inspect, const uint16_t *passthrough, size_t n_passthrough)
+int nft_only_pin_maps(const struct cage_bpf_spec *spec)
 {
+	const char *pin_dir = spec->pin_dir;
 	struct cage_bpf *skel = cage_bpf__open();
 	struct bpf_program *prog;
 	char path[PATH_MAX];
@@ -515,7 +482,7 @@ int nft_only_pin_maps(const char *pin_dir, const struct cage_config *cfg, const 
 	err = cage_bpf__load(skel);
 	if (err)
 		goto out;
-	err = fill_maps(skel, cfg, inspect, n_inspect, passthrough, n_passthrough);
+	err = cage_bpf_fill_maps(skel, spec);
 	if (err)
 		goto out;
 	if (mkdir(pin_dir, 0700) && errno != EEXIST) {

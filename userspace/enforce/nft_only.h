@@ -53,10 +53,10 @@ int nft_only_remove_nat(const char *name);
 /* 0 if both tables exist with the chains and per-chain rule counts apply would create. */
 int nft_only_verify(int netns_fd, const struct nft_only_spec *spec, char *what, size_t len);
 
-/* The BPF maps without the programs, filled and pinned under pin_dir as the loader pins them. */
-struct cage_config;
-int nft_only_pin_maps(const char *pin_dir, const struct cage_config *cfg, const uint16_t *inspect,
-		      size_t n_inspect, const uint16_t *passthrough, size_t n_passthrough);
+/* The BPF maps without the programs, filled as the loader fills them (cage_bpf_fill_maps) and
+ * pinned under spec->pin_dir as it pins them. */
+struct cage_bpf_spec;
+int nft_only_pin_maps(const struct cage_bpf_spec *spec);
 /* 0 if every map the daemons open is pinned. */
 int nft_only_verify_maps(const char *pin_dir, char *what, size_t len);
 
