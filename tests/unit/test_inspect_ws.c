@@ -17,39 +17,11 @@
 
 #include "inspect/websocket.h"
 #include "test_inspect_util.h"
+#include "ws_frame_util.h"
 
 #define CANARY_GH "ghp_R3dT3amC4nary00000000000000000000000"
 
 static const uint8_t MASK[4] = { 0x37, 0xfa, 0x21, 0x3d };
-
-static size_t frame(uint8_t *out, bool fin, bool rsv1, uint8_t op, const void *payload,
-		    size_t len, const uint8_t *mask)
-{
-	size_t at = 2;
-
-	out[0] = (uint8_t)((fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | op);
-	if (len < 126) {
-		out[1] = (uint8_t)len;
-	} else if (len < 65536) {
-		out[1] = 126;
-		out[2] = (uint8_t)(len >> 8);
-		out[3] = (uint8_t)len;
-		at = 4;
-	} else {
-		out[1] = 127;
-		for (int i = 0; i < 8; i++)
-			out[2 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
-		at = 10;
-	}
-	if (mask) {
-		out[1] |= 0x80;
-		memcpy(out + at, mask, 4);
-		at += 4;
-	}
-	for (size_t i = 0; i < len; i++)
-		out[at + i] = ((const uint8_t *)payload)[i] ^ (mask ? mask[i & 3] : 0);
-	return at + len;
-}
 
 struct rec {
 	char data[70000];
@@ -95,12 +67,12 @@ static void test_parser_splits(void **state)
 	struct ws_parser p;
 
 	memset(big, 'x', sizeof(big));
-	n += frame(wire + n, false, false, WS_OP_TEXT, "hel", 3, MASK);
-	n += frame(wire + n, true, false, WS_OP_PING, "pi", 2, MASK);
-	n += frame(wire + n, true, false, WS_OP_CONT, "lo", 2, MASK);
-	n += frame(wire + n, true, false, WS_OP_BINARY, big, 300, MASK);
-	n += frame(wire + n, true, false, WS_OP_BINARY, big, sizeof(big), MASK);
-	n += frame(wire + n, true, false, WS_OP_TEXT, "", 0, MASK);
+	n += ws_wire_frame(wire + n, false, false, WS_OP_TEXT, "hel", 3, MASK);
+	n += ws_wire_frame(wire + n, true, false, WS_OP_PING, "pi", 2, MASK);
+	n += ws_wire_frame(wire + n, true, false, WS_OP_CONT, "lo", 2, MASK);
+	n += ws_wire_frame(wire + n, true, false, WS_OP_BINARY, big, 300, MASK);
+	n += ws_wire_frame(wire + n, true, false, WS_OP_BINARY, big, sizeof(big), MASK);
+	n += ws_wire_frame(wire + n, true, false, WS_OP_TEXT, "", 0, MASK);
 	memset(&whole, 0, sizeof(whole));
 	ws_parser_init(&p, true, false);
 	assert_int_equal(ws_parser_feed(&p, wire, n, &rec_cbs, &whole), 0);
@@ -136,21 +108,21 @@ static void test_parser_errors(void **state)
 	uint8_t w[300];
 	char big[200] = { 0 };
 
-	expect_proto(w, frame(w, true, false, WS_OP_TEXT, "a", 1, NULL), true, false);  /* no mask */
-	expect_proto(w, frame(w, true, false, WS_OP_TEXT, "a", 1, MASK), false, false); /* masked */
-	expect_proto(w, frame(w, true, false, WS_OP_CONT, "a", 1, MASK), true, false);
-	expect_proto(w, frame(w, true, true, WS_OP_TEXT, "a", 1, MASK), true, false);   /* rsv1 */
-	expect_proto(w, frame(w, false, false, WS_OP_PING, "a", 1, MASK), true, false);
-	expect_proto(w, frame(w, true, false, WS_OP_PING, big, 126, MASK), true, false);
-	expect_proto(w, frame(w, true, false, 0x3, "a", 1, MASK), true, false);
+	expect_proto(w, ws_wire_frame(w, true, false, WS_OP_TEXT, "a", 1, NULL), true, false);  /* no mask */
+	expect_proto(w, ws_wire_frame(w, true, false, WS_OP_TEXT, "a", 1, MASK), false, false); /* masked */
+	expect_proto(w, ws_wire_frame(w, true, false, WS_OP_CONT, "a", 1, MASK), true, false);
+	expect_proto(w, ws_wire_frame(w, true, true, WS_OP_TEXT, "a", 1, MASK), true, false);   /* rsv1 */
+	expect_proto(w, ws_wire_frame(w, false, false, WS_OP_PING, "a", 1, MASK), true, false);
+	expect_proto(w, ws_wire_frame(w, true, false, WS_OP_PING, big, 126, MASK), true, false);
+	expect_proto(w, ws_wire_frame(w, true, false, 0x3, "a", 1, MASK), true, false);
 	w[0] = 0xa1;   /* RSV2 */
 	expect_proto(w, 7, true, true);
 	/* 16-bit length that fits in 7 bits */
 	memcpy(w, "\x81\xfe\x00\x05", 4);
 	expect_proto(w, 8, true, false);
 	/* a new data frame inside a fragmented message */
-	size_t n = frame(w, false, false, WS_OP_TEXT, "a", 1, MASK);
-	n += frame(w + n, true, false, WS_OP_TEXT, "b", 1, MASK);
+	size_t n = ws_wire_frame(w, false, false, WS_OP_TEXT, "a", 1, MASK);
+	n += ws_wire_frame(w + n, true, false, WS_OP_TEXT, "b", 1, MASK);
 	expect_proto(w, n, true, false);
 }
 
@@ -205,7 +177,7 @@ static void test_chain_frames(void **state)
 	size_t n, len = strlen(msg);
 
 	/* one text frame, any split of the wire */
-	n = frame(w, true, false, WS_OP_TEXT, msg, len, MASK);
+	n = ws_wire_frame(w, true, false, WS_OP_TEXT, msg, len, MASK);
 	for (size_t split = 1; split <= n; split += 3) {
 		assert_int_equal(inspect_ws_start(sess, ECHO_HOST, 0), 0);
 		assert_int_equal(feed_all(w, n, split), INSPECT_BLOCK);
@@ -213,24 +185,24 @@ static void test_chain_frames(void **state)
 	}
 	/* fragmented at every byte of the message, with a ping in the middle */
 	for (size_t cut = 1; cut < len; cut++) {
-		n = frame(w, false, false, WS_OP_TEXT, msg, cut, MASK);
-		n += frame(w + n, true, false, WS_OP_PING, "p", 1, MASK);
-		n += frame(w + n, true, false, WS_OP_CONT, msg + cut, len - cut, MASK);
+		n = ws_wire_frame(w, false, false, WS_OP_TEXT, msg, cut, MASK);
+		n += ws_wire_frame(w + n, true, false, WS_OP_PING, "p", 1, MASK);
+		n += ws_wire_frame(w + n, true, false, WS_OP_CONT, msg + cut, len - cut, MASK);
 		assert_int_equal(inspect_ws_start(sess, ECHO_HOST, 0), 0);
 		assert_int_equal(feed_all(w, n, n), INSPECT_BLOCK);
 	}
 	/* in a ping payload */
-	n = frame(w, true, false, WS_OP_PING, CANARY_GH, strlen(CANARY_GH), MASK);
+	n = ws_wire_frame(w, true, false, WS_OP_PING, CANARY_GH, strlen(CANARY_GH), MASK);
 	assert_int_equal(inspect_ws_start(sess, ECHO_HOST, 0), 0);
 	assert_int_equal(feed_all(w, n, n), INSPECT_BLOCK);
 	/* benign traffic and inbound frames pass; inbound is not scanned */
 	assert_int_equal(inspect_ws_start(sess, ECHO_HOST, 0), 0);
-	n = frame(w, true, false, WS_OP_TEXT, "{\"hello\":1}", 11, MASK);
+	n = ws_wire_frame(w, true, false, WS_OP_TEXT, "{\"hello\":1}", 11, MASK);
 	assert_int_equal(feed_all(w, n, 4), INSPECT_ABSTAIN);
-	n = frame(w, true, false, WS_OP_TEXT, msg, len, NULL);
+	n = ws_wire_frame(w, true, false, WS_OP_TEXT, msg, len, NULL);
 	assert_int_equal(inspect_ws_feed(sess, false, w, n), INSPECT_ABSTAIN);
 	/* a protocol error blocks */
-	n = frame(w, true, false, WS_OP_TEXT, "x", 1, NULL);
+	n = ws_wire_frame(w, true, false, WS_OP_TEXT, "x", 1, NULL);
 	assert_int_equal(inspect_ws_feed(sess, true, w, n), INSPECT_BLOCK);
 	assert_non_null(find_rule(inspect_verdict(sess), "ws.protocol", "ws-frame"));
 }
@@ -261,12 +233,12 @@ static void test_chain_deflate(void **state)
 	assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
 	assert_int_equal(inspect_ws_start(sess, ECHO_HOST, INSPECT_WS_DEFLATE), 0);
 	cn = pmd(&z, m1, strlen(m1), c, sizeof(c));
-	n = frame(w, true, true, WS_OP_TEXT, c, cn, MASK);
+	n = ws_wire_frame(w, true, true, WS_OP_TEXT, c, cn, MASK);
 	assert_int_equal(feed_all(w, n, 5), INSPECT_ABSTAIN);
 	/* second message uses the first one's window (context takeover), fragmented */
 	cn = pmd(&z, m2, strlen(m2), c, sizeof(c));
-	n = frame(w, false, true, WS_OP_TEXT, c, cn / 2, MASK);
-	n += frame(w + n, true, false, WS_OP_CONT, c + cn / 2, cn - cn / 2, MASK);
+	n = ws_wire_frame(w, false, true, WS_OP_TEXT, c, cn / 2, MASK);
+	n += ws_wire_frame(w + n, true, false, WS_OP_CONT, c + cn / 2, cn - cn / 2, MASK);
 	assert_int_equal(feed_all(w, n, 7), INSPECT_BLOCK);
 	assert_non_null(find_rule(inspect_verdict(sess), "github_token", "ws-frame"));
 	deflateEnd(&z);

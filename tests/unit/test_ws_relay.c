@@ -16,36 +16,15 @@
 #include <string.h>
 
 #include "proxy/ws_relay.h"
+#include "ws_frame_util.h"
 
 /* ---- building and reading frames --------------------------------------------------------- */
 
 static size_t frame(uint8_t *out, bool masked, bool fin, uint8_t op, const void *p, size_t len)
 {
 	static const uint8_t key[4] = { 0x37, 0xfa, 0x21, 0x3d };
-	size_t h = 2;
 
-	out[0] = (uint8_t)((fin ? 0x80 : 0) | op);
-	if (len < 126) {
-		out[1] = (uint8_t)len;
-	} else if (len < 65536) {
-		out[1] = 126;
-		out[2] = (uint8_t)(len >> 8);
-		out[3] = (uint8_t)len;
-		h = 4;
-	} else {
-		out[1] = 127;
-		for (int i = 0; i < 8; i++)
-			out[2 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
-		h = 10;
-	}
-	if (masked) {
-		out[1] |= 0x80;
-		memcpy(out + h, key, 4);
-		h += 4;
-	}
-	for (size_t i = 0; i < len; i++)
-		out[h + i] = ((const uint8_t *)p)[i] ^ (masked ? key[i & 3] : 0);
-	return h + len;
+	return ws_wire_frame(out, fin, false, op, p, len, masked ? key : NULL);
 }
 
 struct wire_frame {
