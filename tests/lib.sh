@@ -14,6 +14,20 @@ is()     { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (got '$2', want '$3
 like()   { if [[ "$2" =~ $3 ]]; then ok "$1"; else not_ok "$1 ('$2' does not match /$3/)"; fi; }
 diag()   { echo "# $*"; }
 done_testing() { [ "$TAP_FAILED" -eq 0 ]; }
+# Feeds "ok - ..." / "not ok - ..." lines (from a python check) into this script's TAP counters.
+# The check must print "# end" last: a traceback before it is a failure, not a silent pass.
+tap_from() {
+	local l ended=
+	while IFS= read -r l; do
+		case "$l" in
+		"ok - "*) ok "${l#ok - }" ;;
+		"not ok - "*) not_ok "${l#not ok - }" ;;
+		"# end") ended=1 ;;
+		*) diag "$l" ;;
+		esac
+	done
+	[ -n "$ended" ] || not_ok "the python check ran to its end"
+}
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-build}

@@ -44,17 +44,3 @@ lab_cage_up "$YAML" "capture on, secret stored first"
 
 X() { "$LAB" exec "$CAGECTL" "$@"; }
 PH=$(in_cage 'printf %s "$GITHUB_TOKEN"')
-# Feeds "ok - ..." / "not ok - ..." lines (from a python check) into this script's TAP counters.
-# The check must print "# end" last: a traceback before it is a failure, not a silent pass.
-tap_from() {
-	local l ended=
-	while IFS= read -r l; do
-		case "$l" in
-		"ok - "*) ok "${l#ok - }" ;;
-		"not ok - "*) not_ok "${l#not ok - }" ;;
-		"# end") ended=1 ;;
-		*) diag "$l" ;;
-		esac
-	done
-	[ -n "$ended" ] || not_ok "the python check ran to its end"
-}

@@ -20,20 +20,6 @@ EVIL4=198.51.100.20
 A4=198.51.100.10
 export CAGECTL_LOG_KEEP=$KEEP
 
-# "ok - ..." / "not ok - ..." lines of the python check into this script's TAP counters; the
-# check prints "# end" last, so a traceback before it is a failure, not a silent pass.
-tap_from() {
-	local l ended=
-	while IFS= read -r l; do
-		case "$l" in
-		"ok - "*) ok "${l#ok - }" ;;
-		"not ok - "*) not_ok "${l#not ok - }" ;;
-		"# end") ended=1 ;;
-		*) diag "$l" ;;
-		esac
-	done
-	[ -n "$ended" ] || not_ok "the python check ran to its end"
-}
 
 cleanup() {
 	"$LAB" exec "$CAGECTL" -q down "$CAGE" >/dev/null 2>&1
