@@ -65,6 +65,11 @@ like "the monitor restarts cage-proxy" "$PROXY" '^[0-9]+$'
 sleep 1
 anon=$(status_kb "$PROXY" RssAnon) file=$(status_kb "$PROXY" RssFile) rss=$(status_kb "$PROXY" VmRSS)
 diag "idle cage-proxy: VmRSS $rss kB (RssAnon $anon kB, RssFile $file kB)"
+# The same shared libraries, loaded by a program that calls none of them: the part of VmRSS that
+# is the loader's and the libraries' own, before any line of ours runs.
+read -r f_rss f_anon f_file < <("$BUILD/tools/lib_floor")
+diag "the libraries alone (tools/lib_floor): VmRSS $f_rss kB (RssAnon $f_anon kB, RssFile $f_file kB)"
+like "lib_floor measures the libraries' floor" "$f_rss" '^[0-9]+$'
 diag "idle cage-dns: VmRSS $(status_kb "$DNS" VmRSS) kB (RssAnon $(status_kb "$DNS" RssAnon) kB, RssFile $(status_kb "$DNS" RssFile) kB)"
 if grep -q __asan_init "$BUILD/cage-proxy" 2>/dev/null; then
 	ok "# SKIP idle cage-proxy RssAnon ($anon kB): ASan's shadow memory is not the daemon's"

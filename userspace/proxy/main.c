@@ -219,12 +219,12 @@ static int load_policy(const struct opts *o, struct proxy_policy **out)
 
 /*
  * CAGECTL_TIMING=1: a CLOCK_MONOTONIC stamp per start-up step, comparable with the monitor's
- * (supervise.c), with the heap in use and RssAnon so far: where start-up time and idle memory go.
+ * (supervise.c), with the heap in use, VmRSS and RssAnon so far: where start-up time and idle memory go.
  */
 static void start_mark(const char *step)
 {
 	static int on = -1;
-	char line[128], rss[64] = "?\n";
+	char line[128], anon[32] = "?", vm[32] = "?";
 	struct timespec ts;
 	FILE *f;
 
@@ -234,14 +234,17 @@ static void start_mark(const char *step)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	f = fopen("/proc/self/status", "re");
-	while (f && fgets(line, sizeof(line), f))
+	while (f && fgets(line, sizeof(line), f)) {
 		if (!strncmp(line, "RssAnon:", 8))
-			snprintf(rss, sizeof(rss), "%s", line + 8 + strspn(line + 8, " \t"));
+			sscanf(line + 8, "%31s", anon);
+		if (!strncmp(line, "VmRSS:", 6))
+			sscanf(line + 6, "%31s", vm);
+	}
 	if (f)
 		fclose(f);
-	fprintf(stderr, "cage-proxy: %.1f ms %s, heap in use %zu kB, RssAnon %s",
+	fprintf(stderr, "cage-proxy: %.1f ms %s, heap in use %zu kB, VmRSS %s kB, RssAnon %s kB\n",
 		(double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6, step,
-		mallinfo2().uordblks / 1024, rss);
+		mallinfo2().uordblks / 1024, vm, anon);
 }
 
 /*
