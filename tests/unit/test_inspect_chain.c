@@ -19,9 +19,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "scaffolds/scaffolds.h"
 #include "test_inspect_util.h"
 
 #define CANARY_GH "ghp_R3dT3amC4nary00000000000000000000000"
+
+/* cagectl's main.c defines it; the scaffold code reaches it through the CLI's file helpers. */
+bool json_output;
 
 static struct inspect_chain *chain_yaml(const char *name, const char *yaml)
 {
@@ -96,6 +100,44 @@ static void test_rate_limit(void **state)
 				 INSPECT_ABSTAIN);
 	inspect_session_free(s);
 	inspect_chain_free(c);
+}
+
+/*
+ * The built-in scaffolds raise the rate limit for package registries only: an install's burst
+ * of requests passes, an API host keeps the default (burst 50), and the secrets inspector stays
+ * on beside the rate_limit entry.
+ */
+static void test_scaffold_rates(void **state)
+{
+	static const char *const scaffolds[] = { "claude-code", "codex", "generic" };
+
+	for (size_t k = 0; k < sizeof(scaffolds) / sizeof(*scaffolds); k++) {
+		struct cage_config_file *cfg = NULL;
+		struct cage_config_diag diag = { 0 };
+		char *text = NULL;
+		int blocked = 0;
+
+		assert_int_equal(scaffold_render(scaffolds[k], "t", &text), 0);
+		assert_int_equal(cage_config_parse(scaffolds[k], text, strlen(text), &cfg, &diag,
+						   NULL, NULL), 0);
+		struct inspect_chain *c = chain_with(cfg);
+		struct inspect_session *s = inspect_session_new(c);
+
+		assert_non_null(s);
+		for (int i = 0; i < 500; i++)
+			assert_int_equal(run_req(s, "registry.npmjs.org", "/left-pad", NULL, 0, "",
+						 0, 0, 0), INSPECT_ABSTAIN);
+		for (int i = 0; i < 60; i++)
+			blocked += run_req(s, "github.com", "/", NULL, 0, "", 0, 0, 0) == INSPECT_BLOCK;
+		assert_in_range(blocked, 9, 10);
+		assert_int_equal(run_req(s, "pypi.org", "/simple/", NULL, 0, CANARY_GH,
+					 strlen(CANARY_GH), 0, 0), INSPECT_BLOCK);
+		assert_non_null(find_rule(inspect_verdict(s), "github_token", NULL));
+		inspect_session_free(s);
+		inspect_chain_free(c);
+		cage_config_free(cfg);
+		free(text);
+	}
 }
 
 static void fill_random(char *p, size_t n, const char *alphabet, unsigned seed)
@@ -510,6 +552,7 @@ int main(void)
 		cmocka_unit_test(test_body_size),
 		cmocka_unit_test(test_header_size),
 		cmocka_unit_test(test_rate_limit),
+		cmocka_unit_test(test_scaffold_rates),
 		cmocka_unit_test(test_entropy),
 		cmocka_unit_test(test_content_type),
 		cmocka_unit_test(test_entropy_tokens),

@@ -28,6 +28,16 @@ struct builtin {
 	"  tcp:\n" \
 	"    inspect: [80, 443]\n" \
 	"ipv6: true\n" \
+	"# The default rate limit (10 requests/s per host, burst 50, then 429) suits APIs; an install\n" \
+	"# fetches hundreds of files from a registry in seconds. Every other inspector keeps its default.\n" \
+	"inspectors:\n" \
+	"  - name: rate_limit\n" \
+	"    config:\n" \
+	"      host_rate:\n" \
+	"        registry.npmjs.org: { rate: 200, burst: 1000 }\n" \
+	"        pypi.org: { rate: 200, burst: 1000 }\n" \
+	"        files.pythonhosted.org: { rate: 200, burst: 1000 }\n" \
+	"        codeload.github.com: { rate: 50, burst: 200 }\n" \
 	"# Record requests for `cagectl har` (bodies truncated, secrets as placeholders only).\n" \
 	"capture:\n" \
 	"  enable: false\n" \
