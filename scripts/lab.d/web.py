@@ -312,6 +312,11 @@ class Conn:
                 merged[k] = merged[k] + ', ' + v if k in merged else v
             doc = {'headers': merged, 'method': req.method, 'target': req.target}
             return self.send('200 OK', json.dumps(doc, indent=1) + '\n', 'application/json', close=close)
+        if path == '/tls':
+            # Whether this connection resumed a TLS session (cage-proxy keeps upstream tickets).
+            doc = {'session_reused': bool(getattr(self.sock, 'session_reused', False)),
+                   'version': self.sock.version() if hasattr(self.sock, 'version') else None}
+            return self.send('200 OK', json.dumps(doc) + '\n', 'application/json', close=close)
         if path == '/redirect':
             to = req.query.get('to', ['https://api.allowed.test/'])[0]
             return self.send('302 Found', '', extra=[('Location', to)], close=close)

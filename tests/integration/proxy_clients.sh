@@ -87,4 +87,11 @@ is "pipelined requests: one audit line each" \
 	"$(audit_count "$m" '"event":"proxy.request".*"decision":"allowed".*"listener":"transparent"')" 3
 
 sentinel_clean
+# Upstream TLS resumption: each curl is a new agent connection, so a new upstream dial; from the
+# second one on cage-proxy offers the ticket the lab server gave the first (the server reports it).
+tls_reused() { agent "curl -s -m 10 https://api.allowed.test/tls" 2>/dev/null |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["session_reused"])' 2>/dev/null; }
+first=$(tls_reused)
+is "a later upstream dial to the same host resumes the TLS session" "$(tls_reused)" True
+diag "first dial of this run: session_reused $first (an earlier test may have left a ticket)"
 done_testing

@@ -750,6 +750,79 @@ static void test_upstream_verification(void **state)
 	proxy_tls_free(self_trusting);
 }
 
+/* A handshake, then one read on the client so that it takes the server's ticket. */
+static int resumed_dial(struct proxy_tls *t, const char *server_host, const char *dial_host)
+{
+	struct side c, s;
+	char byte;
+	int fds[2], reused;
+
+	make_pair(fds);
+	s = (struct side){ .ssl = proxy_tls_agent_ssl(lab_tls, fds[0], server_host) };
+	c = (struct side){ .ssl = proxy_tls_upstream_ssl(t, fds[1], dial_host) };
+	assert_non_null(s.ssl);
+	assert_non_null(c.ssl);
+	handshake(&c, &s);
+	if (c.state != 1 || s.state != 1) {
+		reused = -1;
+	} else {
+		assert_true(SSL_read(c.ssl, &byte, 1) <= 0);
+		ERR_clear_error();
+		reused = SSL_session_reused(c.ssl);
+		assert_int_equal(SSL_get_verify_result(c.ssl), X509_V_OK);
+	}
+	close(fds[0]);
+	close(fds[1]);
+	free_sides(&c, &s);
+	return reused;
+}
+
+/*
+ * Upstream resumption: the second dial to a host resumes the first one's session, a ticket is
+ * used once, and a session is never offered to another host name, even one the same server's
+ * certificate would cover.
+ */
+static void test_upstream_resumption(void **state)
+{
+	struct proxy_tls *t;
+	struct tls_session_stats st;
+
+	assert_int_equal(proxy_tls_new(cage_ca, lab_ca_file, 16, &t), 0);
+	assert_int_equal(resumed_dial(t, "upstream.test", "upstream.test"), 0);
+	proxy_tls_session_stats(t, &st);
+	assert_int_equal(st.entries, 1);
+	assert_int_equal(resumed_dial(t, "upstream.test", "upstream.test"), 1);
+	assert_int_equal(resumed_dial(t, "upstream.test", "upstream.test"), 1);
+	/* Another name: a full handshake, verified (and failing) as if nothing were cached. */
+	assert_int_equal(resumed_dial(t, "upstream.test", "other.test"), -1);
+	assert_int_equal(resumed_dial(t, "other.test", "other.test"), 0);
+	proxy_tls_session_stats(t, &st);
+	assert_int_equal(st.entries, 2);
+	assert_int_equal(st.taken, 2);
+	proxy_tls_free(t);
+
+	/* The cache: one entry per key, the oldest goes when full, a taken entry is gone. */
+	struct tls_session_cache *c;
+	char key[32];
+
+	assert_int_equal(tls_session_cache_new(4, &c), 0);
+	for (int i = 0; i < 6; i++) {
+		snprintf(key, sizeof(key), "h%d:443", i);
+		tls_session_cache_put(c, key, SSL_SESSION_new());
+	}
+	tls_session_cache_put(c, "h5:443", SSL_SESSION_new());
+	tls_session_cache_stats(c, &st);
+	assert_int_equal(st.entries, 4);
+	assert_int_equal(st.evictions, 2);
+	assert_null(tls_session_cache_take(c, "h0:443"));
+	SSL_SESSION *sess = tls_session_cache_take(c, "h5:443");
+
+	assert_non_null(sess);
+	SSL_SESSION_free(sess);
+	assert_null(tls_session_cache_take(c, "h5:443"));
+	tls_session_cache_free(c);
+}
+
 static void test_timings(void **state)
 {
 	struct proxy_tls *t;
@@ -841,6 +914,7 @@ int main(void)
 		cmocka_unit_test(test_leaf_concurrent),
 		cmocka_unit_test(test_agent_handshake),
 		cmocka_unit_test(test_upstream_verification),
+		cmocka_unit_test(test_upstream_resumption),
 		cmocka_unit_test(test_timings),
 	};
 

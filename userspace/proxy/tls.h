@@ -67,6 +67,8 @@ SSL *proxy_tls_agent_ssl(struct proxy_tls *t, int fd, const char *sni);
 /*
  * Upstream client side: SNI = host (hostnames only, never IP literals), full chain verification
  * against the system roots + extra CA, hostname (or IP) verification, ALPN http/1.1, TLS 1.2+.
+ * Resumes a session from an earlier verified handshake with the same host and port when the
+ * server gave one (tls_sessions.c).
  * The caller drives SSL_connect() and SSL_free()s the result. NULL on error.
  */
 SSL *proxy_tls_upstream_ssl(struct proxy_tls *t, int fd, const char *host);
@@ -88,6 +90,15 @@ struct proxy_tls_leaf_stats {
 };
 void proxy_tls_leaf_stats(struct proxy_tls *t, struct proxy_tls_leaf_stats *out);
 
+/* Upstream sessions kept for resumption (tls_sessions.c). */
+struct tls_session_stats {
+	size_t entries;
+	uint64_t stored;        /* sessions the servers sent after a verified handshake */
+	uint64_t taken;         /* offered for resumption on a later dial */
+	uint64_t evictions;
+};
+void proxy_tls_session_stats(struct proxy_tls *t, struct tls_session_stats *out);
+
 /* The leaf the agent side would present for host (cached or minted); the caller X509_free()s it. */
 int proxy_tls_leaf_cert(struct proxy_tls *t, const char *host, X509 **out);
 
@@ -100,5 +111,17 @@ void proxy_leaf_factory_free(struct proxy_leaf_factory *f);
 EVP_PKEY *proxy_leaf_factory_key(const struct proxy_leaf_factory *f);
 int proxy_leaf_get(struct proxy_leaf_factory *f, const char *host, X509 **out);
 void proxy_leaf_factory_stats(struct proxy_leaf_factory *f, struct proxy_tls_leaf_stats *out);
+
+/* "host:port", the only key a session is offered again for. */
+#define TLS_SESSION_KEY_MAX 264
+#define PROXY_TLS_SESSION_CACHE 64u
+struct tls_session_cache;
+int tls_session_cache_new(size_t max, struct tls_session_cache **out);
+void tls_session_cache_free(struct tls_session_cache *c);
+/* Takes over one reference to sess; replaces key's entry, or the oldest when full. */
+void tls_session_cache_put(struct tls_session_cache *c, const char *key, SSL_SESSION *sess);
+/* key's session, removed from the cache (one use per ticket); NULL if none. Caller frees it. */
+SSL_SESSION *tls_session_cache_take(struct tls_session_cache *c, const char *key);
+void tls_session_cache_stats(struct tls_session_cache *c, struct tls_session_stats *out);
 
 #endif

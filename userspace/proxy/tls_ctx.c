@@ -10,12 +10,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -33,7 +35,44 @@ struct proxy_tls {
 	int bundle_fd;
 	atomic_bool bundle_loaded;
 	pthread_mutex_t bundle_lock;
+	struct tls_session_cache *sessions;
 };
+
+/* Each upstream SSL carries its session key ("host:port") for the new-session callback. */
+static int session_key_idx = -1;
+static pthread_once_t session_key_once = PTHREAD_ONCE_INIT;
+
+static void session_key_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+			     void *argp)
+{
+	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+	free(ptr);
+}
+
+static void session_key_init(void)
+{
+	session_key_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, session_key_free);
+}
+
+/*
+ * Only handshakes that verified chain and name get here: a failed one ends before any ticket.
+ * The cache keeps a copy: OpenSSL marks the connection's own session object unresumable when
+ * the connection is freed without a close_notify, which is how most upstream connections end.
+ */
+static int upstream_new_session(SSL *ssl, SSL_SESSION *sess)
+{
+	struct proxy_tls *t = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+	const char *key = SSL_get_ex_data(ssl, session_key_idx);
+	SSL_SESSION *copy;
+
+	if (!t || !key || !SSL_SESSION_is_resumable(sess) ||
+	    SSL_get_verify_result(ssl) != X509_V_OK)
+		return 0;
+	copy = SSL_SESSION_dup(sess);
+	if (copy)
+		tls_session_cache_put(t->sessions, key, copy);
+	return 0;
+}
 
 #define HOST_MAX 253
 
@@ -261,6 +300,9 @@ static int upstream_ctx_new(struct proxy_tls *t, const char *extra_ca_file, SSL_
 	/* set_alpn_protos returns 0 on success, unlike the rest of the API. */
 	if (SSL_CTX_set_alpn_protos(ctx, alpn_http11, sizeof(alpn_http11) - 1) != 0)
 		goto err_free;
+	/* Sessions live in our cache, keyed by host and port, not in OpenSSL's by session id. */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(ctx, upstream_new_session);
 	*out = ctx;
 	return 0;
 
@@ -285,7 +327,12 @@ int proxy_tls_new(struct proxy_ca *ca, const char *extra_upstream_ca_file, size_
 	pthread_mutex_init(&t->bundle_lock, NULL);
 	t->cage_ca = proxy_ca_cert(ca);
 	X509_up_ref(t->cage_ca);
-	err = proxy_leaf_factory_new(ca, leaf_cache_max, &t->leaves);
+	pthread_once(&session_key_once, session_key_init);
+	err = session_key_idx < 0 ? -ENOMEM : 0;
+	if (!err)
+		err = tls_session_cache_new(PROXY_TLS_SESSION_CACHE, &t->sessions);
+	if (!err)
+		err = proxy_leaf_factory_new(ca, leaf_cache_max, &t->leaves);
 	if (!err)
 		err = agent_ctx_new(&t->agent_ctx);
 	if (!err)
@@ -308,6 +355,7 @@ void proxy_tls_free(struct proxy_tls *t)
 	SSL_CTX_free(t->agent_ctx);
 	SSL_CTX_free(t->upstream_ctx);
 	proxy_leaf_factory_free(t->leaves);
+	tls_session_cache_free(t->sessions);
 	X509_free(t->cage_ca);
 	if (t->bundle_fd >= 0)
 		close(t->bundle_fd);
@@ -377,6 +425,48 @@ static int upstream_host_parse(const char *host, char *buf, size_t len, bool *is
 	return 0;
 }
 
+/* The peer's port: sessions are kept per host and port. 0 when fd is not an inet socket. */
+static unsigned peer_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &len))
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return 0;
+}
+
+/* Tags ssl with its session key and offers the session kept for it, if any. */
+static int offer_session(struct proxy_tls *t, SSL *ssl, int fd, const char *name)
+{
+	char key[TLS_SESSION_KEY_MAX];
+	SSL_SESSION *sess;
+	char *dup;
+
+	snprintf(key, sizeof(key), "%s:%u", name, peer_port(fd));
+	dup = strdup(key);
+	if (!dup || !SSL_set_ex_data(ssl, session_key_idx, dup)) {
+		free(dup);
+		return -ENOMEM;
+	}
+	sess = tls_session_cache_take(t->sessions, key);
+	if (sess) {
+		/* A session that no longer fits (expired, other version) means a full handshake. */
+		SSL_set_session(ssl, sess);
+		SSL_SESSION_free(sess);
+	}
+	return 0;
+}
+
+void proxy_tls_session_stats(struct proxy_tls *t, struct tls_session_stats *out)
+{
+	tls_session_cache_stats(t->sessions, out);
+}
+
 SSL *proxy_tls_upstream_ssl(struct proxy_tls *t, int fd, const char *host)
 {
 	char name[HOST_MAX + 1];
@@ -402,7 +492,7 @@ SSL *proxy_tls_upstream_ssl(struct proxy_tls *t, int fd, const char *host)
 		    !SSL_set_tlsext_host_name(ssl, name))
 			goto err_free;
 	}
-	if (!SSL_set_fd(ssl, fd))
+	if (!SSL_set_fd(ssl, fd) || offer_session(t, ssl, fd, name))
 		goto err_free;
 	SSL_set_connect_state(ssl);
 	return ssl;
