@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0-only
-"""Turns tests/bench/results/raw.tsv into the markdown table and latest.json.
+"""Turns tests/bench/results/raw.tsv into the markdown tables and latest.json.
 
 usage: report.py RAW.tsv OUT.json OUT.md
 raw.tsv lines: scenario, metric, contender, value (a number, or "ERR:why" when it could not run).
-Prints the table; exits 1 when any figure of cagectl itself is missing (make bench must fail then).
+Prints the tables (scenarios 1-8, then scenario 9's own); exits 1 when any figure of cagectl
+itself is missing (make bench must fail then).
 """
 import json
 import os
@@ -47,6 +48,17 @@ METRICS = [
     ("8", "rps_all", "keep-alive req/s, every inspector", True, None, None),
     ("8", "rps_cost_pct", "  default chain cost vs off, %", False, None, ("abs", 15)),
 ]
+
+# Scenario 9: metric ms_<shape> per body shape (inspect_bench's shapes.tsv), cagectl against a
+# Python scan in agentcage's style; target from issue 5: at most 10 ms per 5 MB body.
+SCAN_PEER = "py-scan"
+SCAN_TARGET_MS = 10
+SCAN_SHAPES = {
+    "json": "JSON text (`application/json`)",
+    "base64_json": "one 5 MB base64 string in JSON (decoded and rescanned)",
+    "binary": "random binary (`application/octet-stream`)",
+    "json_untyped": "JSON text, no Content-Type",
+}
 
 
 def load(path):
@@ -112,6 +124,60 @@ def target_text(target, higher):
     return f"{'≥' if higher else '≤'} {x}×"
 
 
+def cell(v):
+    if v is None:
+        return ""
+    if "error" in v:
+        return "not run: " + v["error"].replace("|", "/")[:80]
+    s = fmt(v["median"])
+    if v["n"] > 1:
+        s += f" ({fmt(v['min'])}–{fmt(v['max'])})"
+    return s
+
+
+def scan_table(figs, rows, missing):
+    """Scenario 9: one line per body shape; the ratio is how many times longer the peer takes."""
+    shapes = []
+    for scen, metric, _ in figs:
+        if scen == "9" and metric.startswith("ms_") and metric[3:] not in shapes:
+            shapes.append(metric[3:])
+    err = figs.get(("9", "scan_ms", "cagectl"))
+    if err:
+        missing.append(f"9/scan_ms: {err['error']}")
+    if not shapes and not err:
+        return []
+    md = ["Scenario 9: inspector scan of a 5 MB request body, ms (median, then min–max over the "
+          f"rounds; each run's figure is the median of {os.environ.get('SCAN_REPS', '?')} scans). "
+          f"{SCAN_PEER} is a Python scan in agentcage's style (tests/bench/py_scan_peer.py), not "
+          "agentcage itself.", "",
+          f"| body (5 MB) | cagectl, ms | {SCAN_PEER}, ms | {SCAN_PEER} / cagectl | target | cagectl vs target |",
+          "|---|---|---|---|---|---|"]
+    if err:
+        md.append(f"| (all) | {cell(err)} | {cell(figs.get(('9', 'scan_ms', SCAN_PEER)))} |  | "
+                  f"≤ {SCAN_TARGET_MS} ms | not run |")
+    for shape in shapes:
+        cage, peer = figs.get(("9", "ms_" + shape, "cagectl")), figs.get(("9", "ms_" + shape, SCAN_PEER))
+        label = SCAN_SHAPES.get(shape, shape)
+        ratio = met = None
+        if cage is None or "error" in cage:
+            verdict = "not run"
+            missing.append(f"9/ms_{shape}: {cage['error'] if cage else 'no figure'}")
+        else:
+            met = cage["median"] <= SCAN_TARGET_MS
+            verdict = "met" if met else "NOT met"
+            if peer and "median" in peer and cage["median"] > 0:
+                ratio = peer["median"] / cage["median"]
+        md.append(f"| {label} | {cell(cage)} | {cell(peer)} | "
+                  f"{'' if ratio is None else f'{ratio:,.0f}×' if ratio >= 10 else f'{ratio:.2f}×'} | "
+                  f"≤ {SCAN_TARGET_MS} ms | {verdict} |")
+        rows.append({"scenario": "9", "metric": "ms_" + shape, "label": label.replace("`", ""),
+                     "higher_is_better": False, "reference": SCAN_PEER,
+                     "target": {"kind": "abs", "value": SCAN_TARGET_MS}, "cagectl": cage,
+                     "peers": {SCAN_PEER: peer} if peer else {}, "ratio_or_added": ratio,
+                     "ratio_is": f"{SCAN_PEER} / cagectl", "met": met})
+    return md
+
+
 def git_commit():
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -146,7 +212,7 @@ def main():
     derive_cost(figs, "8", "rps_cost_pct", "rps_off", "rps_default")
 
     rows, md, missing = [], [], []
-    used = [c for c in COLUMNS if any(k[2] == c for k in figs)]
+    used = [c for c in COLUMNS if any(k[2] == c and k[0] != "9" for k in figs)]
     md.append("| # | metric | " + " | ".join(used) + " | target | cagectl vs target |")
     md.append("|---|---|" + "---|" * len(used) + "---|---|")
     for scen, metric, label, higher, ref, target in METRICS:
@@ -185,10 +251,18 @@ def main():
                      "cagectl": cage, "peers": {c: v for c, v in cells.items() if c != "cagectl" and v},
                      "ratio_or_added": ratio, "met": met})
 
+    if len(md) == 2:
+        md = []
+    scan_md = scan_table(figs, rows, missing)
+    if md and scan_md:
+        md.append("")
+    md += scan_md
+
     doc = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "commit": git_commit(),
            "quick": os.environ.get("QUICK", "0") == "1", "rounds": int(os.environ.get("ROUNDS", "0")),
            "machine": machine(), "load_average": os.environ.get("BENCH_LOAD", ""),
            "idle_connections": int(os.environ.get("IDLE_N", "0")),
+           "scan_reps": int(os.environ.get("SCAN_REPS", "0")),
            "results": rows, "cagectl_missing": missing}
     with open(out_json, "w") as f:
         json.dump(doc, f, indent=1)

@@ -154,3 +154,54 @@ m_idle() {
 	set -- $(grep '^ready' "$out")
 	echo "$before $ready $2 $3"
 }
+
+# Scenario 9 (no lab): the inspector chain over 5 MB bodies, cagectl (inspect_bench --tsv)
+# against py_scan_peer.py, both reading the bodies inspect_bench wrote to $SCAN_DIR.
+SCAN_PEER=py-scan
+
+# m_scan CONTENDER: each shape's median ms, in shapes.tsv order, or ERR:why.
+m_scan() {
+	local c=$1 out rc err=$SCAN_DIR/$1.err
+	case $c in
+	cagectl) out=$("$BUILD/bench/inspect_bench" --tsv "$SCAN_DIR" "$SCAN_REPS" 2>"$err") ;;
+	"$SCAN_PEER") out=$(/usr/bin/python3 "$BENCH_DIR/py_scan_peer.py" "$SCAN_DIR" "$SCAN_REPS" 2>"$err") ;;
+	esac
+	rc=$?
+	if [ "$rc" -ne 0 ]; then
+		echo "ERR:exit $rc: $(tail -1 "$err" | tr '\t' ' ' | head -c 200)"
+		return
+	fi
+	awk -F'\t' 'NR == FNR { want[++n] = $1; next } { got[$1] = $2 }
+		END { for (i = 1; i <= n; i++) {
+				if (!(want[i] in got) || got[want[i]] !~ /^[0-9.]+$/) { print "ERR:no figure for " want[i]; exit }
+				s = s (i > 1 ? " " : "") got[want[i]] }
+			print s }' "$SCAN_DIR/shapes.tsv" - <<<"$out"
+}
+
+# Records ms_<shape> for cagectl and the peer, ROUNDS rounds, the two alternating in each.
+scenario_9() {
+	local who=(cagectl "$SCAN_PEER") metrics=() why='' r c out vals i
+	if [ ! -x "$BUILD/bench/inspect_bench" ]; then
+		why="no $BUILD/bench/inspect_bench (make bench builds it)"
+	elif ! out=$("$BUILD/bench/inspect_bench" --write-bodies "$SCAN_DIR" 2>&1); then
+		why="inspect_bench --write-bodies: $(echo "$out" | tail -1 | head -c 200)"
+	fi
+	if [ -n "$why" ]; then
+		say "scenario 9: $why"
+		for c in "${who[@]}"; do rec 9 scan_ms "$c" "ERR:$why"; done
+		return
+	fi
+	while IFS=$'\t' read -r i _; do metrics+=("ms_$i"); done <"$SCAN_DIR/shapes.tsv"
+	for r in $(seq "$ROUNDS"); do
+		for c in "${who[@]}"; do
+			out=$(m_scan "$c")
+			say "$(date +%T) scenario 9 round $r $c: $out"
+			if [[ "$out" == ERR:* ]]; then
+				for i in "${metrics[@]}"; do rec 9 "$i" "$c" "$out"; done
+				continue
+			fi
+			vals=($out)
+			for i in "${!metrics[@]}"; do rec 9 "${metrics[$i]}" "$c" "${vals[$i]}"; done
+		done
+	done
+}
