@@ -157,6 +157,7 @@ struct px_conn {
 	/* passthrough */
 	int pipe_c2u[2], pipe_u2c[2];
 	size_t piped_c2u, piped_u2c;
+	size_t pipe_cap_c2u, pipe_cap_u2c; /* bytes; above the default = charged to relay.c's budget */
 	bool splice_ok, splice_decided;
 
 	/* audit of the current request (inspect) or of the connection */

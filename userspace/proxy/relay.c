@@ -6,13 +6,58 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "proxy/metrics.h"
 #include "proxy/proxy.h"
 
-#define PIPE_CAP (64u * 1024) /* the default pipe size: 16 page slots */
+/*
+ * Pipe sizing. A pipe starts at the kernel default, 16 page slots (64 KiB), and one splice moves
+ * at most what the pipe holds, so a bulk direction pays two splice calls per 64 KiB or less
+ * (an skb fragment can take a slot of its own). A direction that has moved PIPE_GROW_AFTER
+ * bytes is a bulk transfer: its pipe grows to PIPE_GROWN_CAP once, which cuts the calls per
+ * byte. Bytes in a pipe have left the socket's receive accounting, so grown pipes are drawn
+ * from a proxy-wide budget: 512 connections keep their 2 × 64 KiB, and at most
+ * PIPE_GROWN_BUDGET more is ever pinned in pipes. The kernel may refuse the growth (EPERM above
+ * /proc/sys/fs/pipe-max-size, or once this user's pipes pass pipe-user-pages-soft, a count
+ * every cage's proxy shares since they run as one user); the pipe then keeps its size and the
+ * connection goes on. Past that soft limit pipe2 itself silently returns 2-slot pipes: the
+ * relay still works, since "pipe full" is handled like "socket empty" below.
+ */
+#define PIPE_DEFAULT_CAP (64u * 1024)
+#define PIPE_GROWN_CAP (1024u * 1024)
+#define PIPE_GROW_AFTER (1024u * 1024)
+#define PIPE_GROWN_BUDGET (8u << 20)
+
+static atomic_size_t pipe_grown_bytes; /* capacity of grown pipes, all workers */
+
+static void pipe_grow(int pipe[2], size_t *cap)
+{
+	size_t before = atomic_fetch_add(&pipe_grown_bytes, PIPE_GROWN_CAP);
+	int got;
+
+	if (before + PIPE_GROWN_CAP > PIPE_GROWN_BUDGET) {
+		atomic_fetch_sub(&pipe_grown_bytes, PIPE_GROWN_CAP);
+		return;
+	}
+	got = fcntl(pipe[1], F_SETPIPE_SZ, PIPE_GROWN_CAP);
+	if (got < (int)PIPE_GROWN_CAP) {
+		atomic_fetch_sub(&pipe_grown_bytes, PIPE_GROWN_CAP);
+		return;
+	}
+	if ((size_t)got > PIPE_GROWN_CAP) /* rounded up to a power of two pages */
+		atomic_fetch_add(&pipe_grown_bytes, (size_t)got - PIPE_GROWN_CAP);
+	*cap = (size_t)got;
+}
+
+/* Once per direction: when its byte count crosses PIPE_GROW_AFTER. */
+static void pipe_grow_if_bulk(int pipe[2], size_t *cap, uint64_t before, uint64_t after)
+{
+	if (before < PIPE_GROW_AFTER && after >= PIPE_GROW_AFTER && *cap == PIPE_DEFAULT_CAP)
+		pipe_grow(pipe, cap);
+}
 
 void px_relay_free(struct px_conn *c)
 {
@@ -23,6 +68,11 @@ void px_relay_free(struct px_conn *c)
 			close(c->pipe_u2c[i]);
 		c->pipe_c2u[i] = c->pipe_u2c[i] = -1;
 	}
+	if (c->pipe_cap_c2u > PIPE_DEFAULT_CAP)
+		atomic_fetch_sub(&pipe_grown_bytes, c->pipe_cap_c2u);
+	if (c->pipe_cap_u2c > PIPE_DEFAULT_CAP)
+		atomic_fetch_sub(&pipe_grown_bytes, c->pipe_cap_u2c);
+	c->pipe_cap_c2u = c->pipe_cap_u2c = 0;
 }
 
 static void audit_relay_end(struct px_conn *c, const char *reason)
@@ -67,25 +117,29 @@ static bool wait_upstream(struct px_conn *c, bool *progress)
 }
 
 /*
- * One direction of a splice relay. Returns true on progress. *moved is set once any byte
- * went through, which closes the window in which EINVAL/ENOSYS may switch to copying.
+ * One direction of a splice relay, until neither end moves (edge-triggered epoll: every side we
+ * stop on has returned EAGAIN, or is behind a full pipe that the other end's EPOLLOUT drains).
+ * Returns true on progress. EINVAL/ENOSYS switch to copying (*fallback) only before any byte
+ * went through.
  */
 static bool splice_dir(struct px_conn *c, struct px_side *src, struct px_side *dst, int pipe[2],
-		       size_t *piped, uint64_t *counter, bool *fallback)
+		       size_t *piped, size_t *cap, uint64_t *counter, bool *fallback)
 {
 	bool progress = false;
 
 	for (;;) {
 		bool round = false;
 
-		if (!src->rd_eof && *piped < PIPE_CAP) {
-			ssize_t n = splice(src->fd, NULL, pipe[1], NULL, PIPE_CAP - *piped,
+		if (!src->rd_eof && !src->rd_idle && *piped < *cap) {
+			size_t was_piped = *piped;
+			ssize_t n = splice(src->fd, NULL, pipe[1], NULL, *cap - *piped,
 					   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 
 			if (n > 0) {
 				*piped += (size_t)n;
 				round = true;
 				if (src == &c->cl) {
+					pipe_grow_if_bulk(pipe, cap, c->bytes_in, c->bytes_in + (uint64_t)n);
 					c->bytes_in += (uint64_t)n;
 					px_metrics_bytes((uint64_t)n, 0);
 				}
@@ -95,12 +149,15 @@ static bool splice_dir(struct px_conn *c, struct px_side *src, struct px_side *d
 			} else if (errno == EAGAIN) {
 				/*
 				 * Ambiguous: either the socket has nothing to read, or the pipe has no
-				 * free slot (a pipe holds 16 page-sized slots and one skb fragment may
-				 * take a whole slot, so it can be "full" well below PIPE_CAP bytes).
-				 * Both resolve without a new event from src: the drain below frees
-				 * slots and the loop retries this read; if the socket really was
-				 * empty, its next EPOLLIN edge brings us back here.
+				 * free slot (16 page-sized slots by default, and one skb fragment may
+				 * take a whole slot, so it can be "full" well below *cap bytes). Both
+				 * resolve without a new event from src: the drain below frees slots
+				 * and the loop retries this read. Only with an empty pipe is it surely
+				 * the socket: then src is idle until its next EPOLLIN edge (conn.c
+				 * clears rd_idle), and the relay stops asking it on every event.
 				 */
+				if (!was_piped)
+					src->rd_idle = true;
 			} else if ((errno == EINVAL || errno == ENOSYS) && !c->bytes_in && !c->bytes_out &&
 				   !*piped) {
 				*fallback = true; /* decided before any byte moved */
@@ -117,6 +174,7 @@ static bool splice_dir(struct px_conn *c, struct px_side *src, struct px_side *d
 			if (n > 0) {
 				*piped -= (size_t)n;
 				if (counter) {
+					pipe_grow_if_bulk(pipe, cap, *counter, *counter + (uint64_t)n);
 					*counter += (uint64_t)n;
 					px_metrics_bytes(0, (uint64_t)n); /* only u2c has a counter */
 				}
@@ -159,6 +217,8 @@ bool px_splice_step(struct px_conn *c)
 			       !pipe2(c->pipe_u2c, O_NONBLOCK | O_CLOEXEC);
 		if (!c->splice_ok)
 			px_relay_free(c);
+		else
+			c->pipe_cap_c2u = c->pipe_cap_u2c = PIPE_DEFAULT_CAP;
 		c->header_deadline_ms = 0;
 	}
 	/* Bytes we already read (after a CONNECT) go first, by copy. */
@@ -172,10 +232,11 @@ bool px_splice_step(struct px_conn *c)
 		c->phase = PH_RELAY;
 		return true;
 	}
-	progress |= splice_dir(c, &c->cl, &c->up, c->pipe_c2u, &c->piped_c2u, NULL, &fallback);
+	progress |= splice_dir(c, &c->cl, &c->up, c->pipe_c2u, &c->piped_c2u, &c->pipe_cap_c2u,
+			       NULL, &fallback);
 	if (!fallback)
-		progress |= splice_dir(c, &c->up, &c->cl, c->pipe_u2c, &c->piped_u2c, &c->bytes_out,
-				       &fallback);
+		progress |= splice_dir(c, &c->up, &c->cl, c->pipe_u2c, &c->piped_u2c,
+				       &c->pipe_cap_u2c, &c->bytes_out, &fallback);
 	if (fallback) {
 		px_relay_free(c);
 		c->splice_ok = false;
