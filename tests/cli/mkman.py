@@ -95,10 +95,15 @@ PAGES = {
   ["Reads \\fI<log_dir>/capture.jsonl\\fR (and .1), written by cage-proxy when \\fBcapture.enable\\fR is true; the record "
    "format is in docs/cli.md. Lines that are not capture records are skipped and counted. The file opens in the network "
    "panel of a browser's developer tools."], []),
- "logs": ("show a cage's daemon logs",
-  ["Reads \\fI<log_dir>/{proxy,dns,monitor}.log\\fR, each after its rotated .1. With more than one service each line is "
-   "prefixed by the service. \\fB\\-\\-since\\fR uses the RFC 3339 time a line starts with; lines without one belong to the "
-   "line before."], []),
+ "logs": ("show the log of a cage's monitor and daemons",
+  ["Reads \\fI<log_dir>/monitor.log\\fR after its rotated \\fImonitor.log.1\\fR. The monitor, cage-proxy and cage-dns all "
+   "write there (the daemons inherit the monitor's stderr), each line as "
+   "\"2026-11-27T09:10:00.123Z cage-proxy: warning: ...\" (UTC, milliseconds). \\fB\\-s proxy\\fR selects the lines of "
+   "cage-proxy, \\fB\\-s dns\\fR those of cage-dns, \\fB\\-s monitor\\fR the monitor's own (it writes as \"cagectl\"). "
+   "With more than one service each line is prefixed by the service. \\fB\\-\\-since\\fR uses the RFC 3339 time a line "
+   "starts with. A line without a time (a stack trace, a wrapped message) belongs to the line before, for "
+   "\\fB\\-s\\fR and \\fB\\-\\-since\\fR alike. \\fB\\-f\\fR follows the file across rotation, like "
+   "\\fBtail \\-F\\fR."], []),
  "backup": ("archive a cage",
   ["Writes a gzip-compressed ustar archive: manifest.json first (format cagectl-backup, version 1, cage, created_at, "
    "include_secrets, files), then state/ (the state directory: cage.yaml, the CA certificate, ...) and log/ (audit and "

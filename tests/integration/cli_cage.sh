@@ -160,9 +160,76 @@ is "audit -f ends on SIGINT with status 0" "$?" 0
 like "audit -f prints new records" "$(cat "$T/follow.out")" "192.0.2.77:6666"
 
 # --- logs, stats, har ------------------------------------------------------------------------
-check "logs --json lines match the schema" schema_lines logs_line logs "$C" -s monitor -n 5 --json
-run logs "$C" -s monitor -n 2
+# monitor.log holds the monitor's and both daemons' lines, each "TIME PROG: message"; -s picks by
+# program. Known daemon lines without a test hook: cage-proxy warns about an expired allow entry
+# whenever it loads the config (update's reload, restart, reload), and cage-dns, when it starts,
+# that its upstream is unreachable (this host netns has no route). -f must follow the proxy's
+# lines across a rotation of monitor.log (logging.max_size, applied live).
+L=$CAGECTL_LOG_DIR/$C
+TS='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z'
+# n_lines TEXT: its lines; n_not REGEX TEXT: its lines that do not match
+n_lines() { printf '%s' "$1" | grep -c ''; }
+n_not() { printf '%s' "$2" | grep -cvE "$1"; }
+sleep 1.1
+mid=$(date -u +%FT%TZ)   # after every line so far (--since has second resolution)
+sleep 1.1
+cp "$CAGECTL_STATE_DIR/$C/cage.yaml" "$T/expired.yaml"
+sed -i -e 's/^  allow:$/  allow:\n    - domain: old.allowed.test\n      expires: 2020-01-01T00:00:00Z/' \
+	-e 's/^logging:$/logging:\n  max_size: 16K/' "$T/expired.yaml"
+H timeout --preserve-status -s INT 30 "$CAGECTL" logs "$C" -f -n 0 -s proxy > "$T/logs-follow.out" 2>&1 &
+fpid=$!
+sleep 0.5
+check "update: an expired allow entry and logging.max_size 16K" X -q update "$C" -c "$T/expired.yaml"
+X -q restart "$C" >/dev/null 2>&1
+for i in $(seq 50); do
+	[ "$(n_lines "$(X logs "$C" -s proxy --since "$mid")")" -ge 2 ] &&
+		[ "$(n_lines "$(X logs "$C" -s dns --since "$mid")")" -ge 1 ] && break
+	sleep 0.2
+done
+printf '%s cagectl: padding %s\n' "$(date -u +%FT%T.000Z)" "$(head -c 17000 /dev/zero | tr '\0' '#')" >> "$L/monitor.log"
+for i in $(seq 50); do [ -s "$L/monitor.log.1" ] && break; sleep 0.1; done
+check "monitor.log rotated" test -s "$L/monitor.log.1"
+# cage-proxy moves to the new file on its own tick; its next line must land there.
+pxpid=$(cat "$CAGECTL_RUN_DIR/$C/cage-proxy.pid" 2>/dev/null)
+for i in $(seq 50); do [ "$(readlink "/proc/$pxpid/fd/2")" = "$L/monitor.log" ] && break; sleep 0.1; done
+X -q reload "$C" >/dev/null 2>&1
+for i in $(seq 50); do [ "$(grep -c 'already expired' "$T/logs-follow.out")" -ge 3 ] && break; sleep 0.2; done
+grep -q 'already expired' "$L/monitor.log"
+is "the reload after the rotation wrote to the new monitor.log" "$?" 0
+kill -INT "$fpid" 2>/dev/null
+wait "$fpid"
+is "logs -f ends on SIGINT with status 0" "$?" 0
+out=$(cat "$T/logs-follow.out")
+like "logs -f -s proxy prints cage-proxy's new lines, across the rotation" \
+	"$(grep -c 'already expired' "$T/logs-follow.out")" '^[3-9]$'
+is "and nothing else (no padding, no cage-dns)" "$(n_not "^$TS cage-proxy: " "$out")" 0
+
+run logs "$C" -s proxy
+like "logs -s proxy shows cage-proxy's lines" "$out" "$TS cage-proxy: warning: .*already expired"
+is "and only those, each with its time" "$(n_not "^$TS cage-proxy: " "$out")" 0
+run logs "$C" -s dns
+like "logs -s dns shows cage-dns's lines" "$out" "$TS cage-dns: warning: upstream .* unreachable at start"
+is "and only those, each with its time" "$(n_not "^$TS cage-dns: " "$out")" 0
+dns_all=$(n_lines "$out")
+run logs "$C" -s monitor
+like "logs -s monitor shows the monitor's lines" "$out" "cagectl: padding #"
+is "and no daemon's" "$(printf '%s' "$out" | grep -cE "^$TS cage-(proxy|dns): ")" 0
+like "logs --since 1m keeps the new lines" "$(X logs "$C" -s proxy --since 1m)" "cage-proxy: warning: .*already expired"
+run logs "$C" -s dns --since "$mid"
+like "logs --since TIME keeps the later lines" "$out" "cage-dns: warning: upstream"
+n_since=$(n_lines "$out")
+check "and drops the earlier ones ($n_since of $dns_all)" test "$n_since" -lt "$dns_all"
+is "logs --since a later time drops them all" \
+	"$(X logs "$C" --since "$(date -u -d @$(($(date +%s) + 2)) +%FT%TZ)")" ""
+check "logs --json lines match the schema" schema_lines logs_line logs "$C" -n 5 --json
+check "logs -s proxy --json: every line is a proxy line" bash -c \
+	"nsenter --net=/run/netns/$HOSTNS '$CAGECTL' logs '$C' -s proxy --json | python3 -c '
+import json, sys
+lines = [json.loads(l) for l in sys.stdin]
+sys.exit(not lines or any(l[\"service\"] != \"proxy\" or \"cage-proxy: \" not in l[\"line\"] for l in lines))'"
+run logs "$C" -n 2
 is "logs -n 2 prints two lines" "$(printf '%s\n' "$out" | wc -l)" 2
+check "update back (no expired entry, the default max_size)" X -q update "$C" -c "$T/new.yaml"
 check "stats --json matches the schema" schema stats stats "$C" --json
 like "stats --prometheus" "$(X stats "$C" --prometheus)" "cagectl_kernel_events_total\{cage=\"$C\",reason=\"tcp_port_denied\"\} [1-9]"
 run har "$C"

@@ -136,8 +136,9 @@ static const struct usage usages[] = {
 	  "their placeholders only.\n" },
 	{ "logs",
 	  "Usage: cagectl logs NAME [-s proxy|dns|monitor] [-f] [-n N] [--since WHEN] [--json]\n"
-	  "The daemon logs of a cage, older rotated files first.\n"
-	  "  -s, --service S    one service only (repeatable)\n"
+	  "The log of a cage's monitor, cage-proxy and cage-dns (monitor.log), the\n"
+	  "rotated file first; each line starts with its UTC time and program.\n"
+	  "  -s, --service S    only that program's lines (repeatable)\n"
 	  "  -f, --follow       keep printing new lines\n"
 	  "  -n N               only the last N lines\n"
 	  "  --since WHEN       30m, 2h, 1d or an RFC 3339 time\n" },

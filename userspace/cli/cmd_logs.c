@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * `cagectl logs`: <log_dir>/{proxy,dns,monitor}.log, each after its rotated .1. A line that starts
- * with an RFC 3339 time carries it; a line without one inherits the time of the line before, so
- * --since keeps multi-line messages whole.
+ * `cagectl logs`: <log_dir>/monitor.log after its rotated .1. The monitor, cage-proxy and cage-dns
+ * all write there (the daemons inherit the monitor's stderr), one "TIME PROG: message" line each
+ * (lib/log.h), so -s picks lines by program name and --since by time. A line without a time
+ * carries the time of the line before; one that does not name cage-proxy or cage-dns either
+ * (a stack trace, a wrapped message) also belongs to the service of the line before, so both
+ * filters keep multi-line messages whole.
  */
 #include <errno.h>
 #include <signal.h>
@@ -20,8 +23,9 @@
 
 #define LOG_LINE_MAX 16384
 
-static const char *const services[] = { "proxy", "dns", "monitor" };
-#define N_SERVICES 3
+enum { SVC_PROXY, SVC_DNS, SVC_MONITOR, N_SERVICES };
+
+static const char *const services[N_SERVICES] = { "proxy", "dns", "monitor" };
 
 struct logline {
 	int service;
@@ -32,6 +36,12 @@ struct tail {
 	struct logline *v;
 	long cap, n, head;   /* ring of the last N; cap 0 = everything */
 	long len, alloc;     /* growing list when cap is 0 */
+};
+
+/* Where the reading is: the service and time that lines without their own inherit. */
+struct log_cursor {
+	int service;
+	int64_t time;
 };
 
 static int tail_add(struct tail *t, int service, const char *text)
@@ -87,32 +97,83 @@ static int64_t line_time(const char *line)
 	return cli_parse_time(ts);
 }
 
-static int read_log(const char *path, int service, int64_t since, struct tail *t, long *pos)
+static bool names_prog(const char *text, const char *prog)
+{
+	size_t n = strlen(prog);
+
+	return !strncmp(text, prog, n) && text[n] == ':';
+}
+
+/*
+ * Moves the cursor to `line`. A timed line that names neither daemon is the monitor's (it writes
+ * as "cagectl"); untimed lines that name a program are kept apart too, for files written before
+ * lines had times and for cage-proxy's CAGECTL_TIMING marks.
+ */
+static void cursor_advance(struct log_cursor *c, const char *line)
+{
+	int64_t t = line_time(line);
+	const char *text = line;
+
+	if (t >= 0) {
+		c->time = t;
+		text = line + strcspn(line, " \t");
+		text += *text != '\0';
+	}
+	if (names_prog(text, "cage-proxy"))
+		c->service = SVC_PROXY;
+	else if (names_prog(text, "cage-dns"))
+		c->service = SVC_DNS;
+	else if (t >= 0 || names_prog(text, "cagectl") || names_prog(text, "monitor"))
+		c->service = SVC_MONITOR;
+}
+
+/* A line of a log at most LOG_LINE_MAX - 1 long, without its newline; false at the end. */
+static bool read_line(FILE *f, char *line, size_t len, bool *whole)
+{
+	size_t n;
+
+	if (!fgets(line, (int)len, f))
+		return false;
+	n = strcspn(line, "\n");
+	*whole = line[n] == '\n';
+	line[n] = '\0';
+	return true;
+}
+
+/*
+ * Reads a whole file into `t` (none: only moves the cursor); with `keep`, the file stays open at
+ * its end for --follow.
+ */
+static int read_log(const char *path, const bool *sel, int64_t since, struct log_cursor *c,
+		    struct tail *t, FILE **keep)
 {
 	char line[LOG_LINE_MAX];
-	int64_t last = since ? -1 : 0;
+	bool whole;
+	long at = 0;
 	FILE *f = fopen(path, "re");
 
 	if (!f)
 		return errno == ENOENT ? 0 : -errno;
-	while (fgets(line, sizeof(line), f)) {
-		int64_t lt;
-
-		line[strcspn(line, "\n")] = '\0';
-		lt = line_time(line);
-		if (lt >= 0)
-			last = lt;
-		/* Lines before the first timestamp count as old when --since is given. */
-		if (since && last < since)
+	while (read_line(f, line, sizeof(line), &whole)) {
+		/* A line still being written: --follow prints it once it is whole. */
+		if (keep && !whole && strlen(line) < sizeof(line) - 1) {
+			fseek(f, at, SEEK_SET);
+			break;
+		}
+		at = ftell(f);
+		cursor_advance(c, line);
+		/* Lines before the first time count as old when --since is given. */
+		if (!t || !sel[c->service] || (since && c->time < since))
 			continue;
-		if (tail_add(t, service, line)) {
+		if (tail_add(t, c->service, line)) {
 			fclose(f);
 			return -ENOMEM;
 		}
 	}
-	if (pos)
-		*pos = ftell(f);
-	fclose(f);
+	if (keep)
+		*keep = f;
+	else
+		fclose(f);
 	return 0;
 }
 
@@ -124,55 +185,108 @@ static void on_signal(int sig)
 	stop_follow = 1;
 }
 
-/* Prints new lines of every selected log until SIGINT/SIGTERM, reopening after rotation. */
-static void follow(const struct cage_paths *p, const bool *sel, long *pos, bool prefix)
+/* Prints the selected new lines of f; a line still being written waits for its end. */
+static bool follow_drain(FILE *f, const bool *sel, struct log_cursor *c, bool prefix)
+{
+	char line[LOG_LINE_MAX];
+	bool got = false, whole;
+	long at = ftell(f);
+
+	while (read_line(f, line, sizeof(line), &whole)) {
+		if (!whole && strlen(line) < sizeof(line) - 1) {
+			fseek(f, at, SEEK_SET);
+			break;
+		}
+		at = ftell(f);
+		cursor_advance(c, line);
+		if (sel[c->service]) {
+			print_line(c->service, line, prefix);
+			got = true;
+		}
+	}
+	clearerr(f);
+	return got;
+}
+
+/*
+ * Prints the selected new lines of monitor.log until SIGINT/SIGTERM. Like `tail -F`: when the
+ * monitor rotates the file, the rest of the old one (still open, now monitor.log.1) comes first,
+ * then the new file from its start. Each writer moves to the new file on its own one-second tick,
+ * so the old one is read for a few seconds more: a line written in between is not lost.
+ */
+#define FOLLOW_OLD_GRACE_S 3
+
+struct follow_files {
+	FILE *live, *old;   /* old: the rotated file, read until old_until */
+	time_t old_until;
+};
+
+/* When `now` (a stat of path) is another file than the live one, or a shorter one: switch. */
+static bool follow_switch(const char *path, const struct stat *now, struct follow_files *ff,
+			  const bool *sel, struct log_cursor *c, bool prefix)
+{
+	struct stat open_sb;
+	bool renamed = ff->live && (fstat(fileno(ff->live), &open_sb) || now->st_ino != open_sb.st_ino ||
+				    now->st_dev != open_sb.st_dev), got = false;
+
+	if (ff->live && !renamed && now->st_size >= ftell(ff->live))
+		return false;
+	if (ff->live)
+		got = follow_drain(ff->live, sel, c, prefix);
+	if (renamed) {
+		if (ff->old)
+			fclose(ff->old);
+		ff->old = ff->live;
+		ff->old_until = time(NULL) + FOLLOW_OLD_GRACE_S;
+	} else if (ff->live) {
+		fclose(ff->live);   /* truncated in place: nothing more to read there */
+	}
+	ff->live = fopen(path, "re");
+	return got;
+}
+
+static void follow(const char *path, FILE *live, const bool *sel, struct log_cursor *c, bool prefix)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
-	char path[PATH_MAX + 32], line[LOG_LINE_MAX];
+	struct follow_files ff = { .live = live };
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	while (!stop_follow) {
-		bool got = false;
+		struct stat now;
+		bool got = ff.live && follow_drain(ff.live, sel, c, prefix);
 
-		for (int s = 0; s < N_SERVICES; s++) {
-			struct stat sb;
-			FILE *f;
-
-			if (!sel[s])
-				continue;
-			snprintf(path, sizeof(path), "%s/%s.log", p->log_dir, services[s]);
-			if (stat(path, &sb))
-				continue;
-			if (sb.st_size < pos[s])
-				pos[s] = 0;   /* rotated or truncated: start over */
-			if (sb.st_size == pos[s] || !(f = fopen(path, "re")))
-				continue;
-			fseek(f, pos[s], SEEK_SET);
-			while (fgets(line, sizeof(line), f)) {
-				line[strcspn(line, "\n")] = '\0';
-				print_line(s, line, prefix);
-				got = true;
+		if (ff.old) {
+			got |= follow_drain(ff.old, sel, c, prefix);
+			if (time(NULL) > ff.old_until) {
+				fclose(ff.old);
+				ff.old = NULL;
 			}
-			pos[s] = ftell(f);
-			fclose(f);
 		}
+		if (!got && !stat(path, &now))
+			got = follow_switch(path, &now, &ff, sel, c, prefix);
 		fflush(stdout);
 		if (!got)
 			usleep(200 * 1000);
 	}
+	if (ff.old)
+		fclose(ff.old);
+	if (ff.live)
+		fclose(ff.live);
 }
 
 int do_logs(int argc, char **argv)
 {
 	bool sel[N_SERVICES] = { false }, any_sel = false, follow_mode = false, prefix;
-	long last_n = -1, pos[N_SERVICES] = { 0 };
-	const char *name = NULL;
-	char path[PATH_MAX + 32];
+	long last_n = -1;
+	const char *name = NULL, *failed;
+	char path[PATH_MAX + 32], rotated[PATH_MAX + 32];
 	struct cage_paths p;
 	struct tail t = { 0 };
+	struct log_cursor cur = { SVC_MONITOR, 0 };
+	FILE *live = NULL;
 	int64_t since = 0;
-	int rc, err = 0, n_sel = 0;
+	int rc, err, n_sel = 0;
 
 	cli_strip_json(&argc, argv);
 	for (int i = 0; i < argc; i++) {
@@ -226,24 +340,19 @@ int do_logs(int argc, char **argv)
 			return 1;
 		}
 	}
-	for (int s = 0; s < N_SERVICES && !err && last_n != 0; s++) {
-		if (!sel[s])
-			continue;
-		snprintf(path, sizeof(path), "%s/%s.log.1", p.log_dir, services[s]);
-		err = read_log(path, s, since, &t, NULL);
-		snprintf(path, sizeof(path), "%s/%s.log", p.log_dir, services[s]);
-		if (!err)
-			err = read_log(path, s, since, &t, &pos[s]);
+	if (since)
+		cur.time = -1;
+	/* Even for -n 0: --follow needs the service of the last line for the lines after it. */
+	snprintf(rotated, sizeof(rotated), "%s/monitor.log.1", p.log_dir);
+	snprintf(path, sizeof(path), "%s/monitor.log", p.log_dir);
+	failed = rotated;
+	err = read_log(rotated, sel, since, &cur, last_n ? &t : NULL, NULL);
+	if (!err) {
+		failed = path;
+		err = read_log(path, sel, since, &cur, last_n ? &t : NULL, follow_mode ? &live : NULL);
 	}
-	if (last_n == 0)
-		for (int s = 0; s < N_SERVICES; s++) {
-			struct stat sb;
-
-			snprintf(path, sizeof(path), "%s/%s.log", p.log_dir, services[s]);
-			pos[s] = stat(path, &sb) ? 0 : sb.st_size;
-		}
 	if (err) {
-		p_err("logs: can't read %s: %s", path, strerror(-err));
+		p_err("logs: can't read %s: %s", failed, strerror(-err));
 		rc = 1;
 	}
 	if (t.cap) {
@@ -263,6 +372,8 @@ int do_logs(int argc, char **argv)
 	free(t.v);
 	fflush(stdout);
 	if (follow_mode && !rc)
-		follow(&p, sel, pos, prefix);
+		follow(path, live, sel, &cur, prefix);
+	else if (live)
+		fclose(live);
 	return rc;
 }

@@ -172,6 +172,7 @@ int main(int argc, char **argv)
 	int err, rc = 1;
 
 	log_prog = "cage-dns";
+	log_timestamps = true;   /* stderr is monitor.log */
 	parse_options(argc, argv, &o);
 	r.cage = o.cage;
 	r.config_path = o.config;

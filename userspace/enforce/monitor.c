@@ -97,6 +97,7 @@ static void last_log_line(off_t from, const char *name, char *out, size_t len)
 		return;
 	buf[n] = '\0';
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		line = (char *)log_skip_timestamp(line);   /* `up` quotes the message, not when */
 		if (!*line)
 			continue;
 		any = line;
@@ -201,6 +202,7 @@ int monitor_run(const struct cage_paths *p, const struct cage_state *st, int rea
 	char cfg_path[PATH_MAX + 16], fail_msg[768];
 	off_t log_from;
 
+	log_timestamps = true;   /* stderr is monitor.log, or the terminal of `up --foreground` */
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);

@@ -1,18 +1,48 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+#include <time.h>
 
 #include "lib/json.h"
 #include "lib/log.h"
 
 bool log_json;
 bool log_quiet;
+bool log_timestamps;
 const char *log_prog = "cagectl";
+
+/*
+ * "YYYY-MM-DDTHH:MM:SS.mmmZ " in UTC: no strftime or localtime, which may read zone files the
+ * daemons' seccomp filter and dropped privileges do not allow.
+ */
+static void format_timestamp(char *buf, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+}
+
+const char *log_skip_timestamp(const char *line)
+{
+	/* 'd' = a digit; anything else must match as is. */
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ ";
+
+	for (size_t i = 0; i < sizeof(shape) - 1; i++)
+		if (shape[i] == 'd' ? !isdigit((unsigned char)line[i]) : line[i] != shape[i])
+			return line;
+	return line + sizeof(shape) - 1;
+}
 
 __attribute__((format(printf, 3, 0)))
 static void vprint(FILE *f, const char *kind, const char *fmt, va_list ap)
 {
-	char msg[1024];
+	char msg[1024], stamp[LOG_TIMESTAMP_LEN + 2] = "", line[sizeof(msg) + 128];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (log_json) {
@@ -22,7 +52,12 @@ static void vprint(FILE *f, const char *kind, const char *fmt, va_list ap)
 		fflush(stdout);
 		return;
 	}
-	fprintf(f, "%s: %s%s\n", log_prog, kind[0] == 'e' ? "error: " : kind[0] == 'w' ? "warning: " : "", msg);
+	if (log_timestamps)
+		format_timestamp(stamp, sizeof(stamp));
+	/* One write per line: the monitor and both daemons append to the same monitor.log. */
+	snprintf(line, sizeof(line), "%s%s: %s%s\n", stamp, log_prog,
+		 kind[0] == 'e' ? "error: " : kind[0] == 'w' ? "warning: " : "", msg);
+	fputs(line, f);
 }
 
 void p_err(const char *fmt, ...)

@@ -290,6 +290,7 @@ int main(int argc, char **argv)
 	int err;
 
 	log_prog = "cage-proxy";
+	log_timestamps = true;   /* stderr is monitor.log */
 	start_mark("main");
 	signal(SIGPIPE, SIG_IGN);
 	if (parse_args(argc, argv, &o)) {
