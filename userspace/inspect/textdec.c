@@ -20,13 +20,38 @@ void pct_init(struct pct_decoder *d, bool plus_is_space)
 	d->plus_is_space = plus_is_space;
 }
 
+/* The bytes before the next escape are copied as they are ('+' aside): a block copy, not a
+ * trip through the state machine per byte. Returns how many. */
+static size_t pct_span(const struct pct_decoder *d, const uint8_t *in, size_t len, uint8_t *out)
+{
+	const uint8_t *e = memchr(in, '%', len);
+	size_t n = e ? (size_t)(e - in) : len;
+
+	if (!d->plus_is_space) {
+		memcpy(out, in, n);
+		return n;
+	}
+	for (size_t k = 0; k < n; k++)
+		out[k] = in[k] == '+' ? ' ' : in[k];
+	return n;
+}
+
 size_t pct_decode(struct pct_decoder *d, const uint8_t *in, size_t len, uint8_t *out)
 {
 	size_t o = 0;
 
 	for (size_t i = 0; i < len; i++) {
-		uint8_t c = in[i];
+		uint8_t c;
 
+		if (d->n == 0) {
+			size_t n = pct_span(d, in + i, len - i, out + o);
+
+			o += n;
+			i += n;
+			if (i == len)
+				break;
+		}
+		c = in[i];
 		if (d->n == 0) {
 			if (c == '%') {
 				d->pend[0] = c;
@@ -117,8 +142,21 @@ size_t json_decode(struct json_decoder *d, const uint8_t *in, size_t len, uint8_
 	size_t o = 0;
 
 	for (size_t i = 0; i < len; i++) {
-		uint8_t c = in[i];
+		uint8_t c;
 
+		/* Plain text up to the next backslash is copied in one go (a pending high
+		 * surrogate must meet the next byte in the state machine first). */
+		if (d->state == 0 && !d->high) {
+			const uint8_t *e = memchr(in + i, '\\', len - i);
+			size_t n = (e ? (size_t)(e - in) : len) - i;
+
+			memcpy(out + o, in + i, n);
+			o += n;
+			i += n;
+			if (i == len)
+				break;
+		}
+		c = in[i];
 		switch (d->state) {
 		case 0:
 			if (c == '\\') {
