@@ -10,10 +10,13 @@ text in turn), with cagectl's own regexes and decoders so both sides do the same
   - the 20 secret families of userspace/inspect/patterns.c (checked against the table
     inspect_bench wrote; a drift is an error, never a silent comparison of different work);
   - JSON string escapes decoded and rescanned (JSON and untyped bodies), percent-decoding
-    (untyped bodies), each only when the body holds an escape, as cagectl's lazy views;
+    (form, multipart and untyped bodies), each only when the body holds an escape, as cagectl's
+    lazy views;
   - base64 / base64url, hex and base32 runs of 16 characters or more decoded and rescanned,
     two levels deep (a run continues across CR/LF; a codec decodes while the run stays in its
-    alphabet, and only if the run's first 16 characters are);
+    alphabet, and only if the run's first 16 characters are); once an escaped view applies,
+    the runs are decoded in the unescaped text (a form's with its literal '+' kept) and the raw
+    runs are only measured, as cagectl's views take the runs over at their first escape;
   - the content-type verdict for text types: entropy over 6.5 bits/byte, or a base64 run of 256
     characters or more that is not an image.
 
@@ -127,9 +130,10 @@ def scan_bytes(data, depth, hits):
         scan_runs(data, depth, hits)
 
 
-def scan_runs(data, depth, hits):
-    """Runs of 16 or more decoded by every codec whose alphabet holds the first 16; returns the
-    longest run that is not a base64 image (content type's dlp.ctype_base64)."""
+def scan_runs(data, depth, hits, decode=True):
+    """Runs of 16 or more decoded by every codec whose alphabet holds the first 16 (decode
+    False: only measured); returns the longest run that is not a base64 image (content type's
+    dlp.ctype_base64)."""
     longest = 0
     for m in RUN_RE.finditer(data):
         run = m.group()
@@ -137,6 +141,8 @@ def scan_runs(data, depth, hits):
             run = run.replace(b"\r", b"").replace(b"\n", b"")
         if not run.startswith(IMAGE_HEADS):
             longest = max(longest, len(run))
+        if not decode:
+            continue
         head = run[:RUN_MIN]
         children = [b64(run)]
         if HEX_PREFIX.fullmatch(head):
@@ -159,17 +165,27 @@ def chain(body, ctype):
             hits.append(name)
     untyped = not ctype
     plain = ctype.lower().startswith("text/plain")
-    if (untyped or plain or "json" in ctype.lower()) and "\\" in text:
+    form = ctype.lower().startswith("application/x-www-form-urlencoded")
+    json_view = untyped or plain or "json" in ctype.lower()
+    pct_view = untyped or plain or form or ctype.lower().startswith("multipart/")
+    json_on = json_view and "\\" in text
+    pct_on = pct_view and (b"%" in body or (form and b"+" in body))
+    if json_on:
         view = JSON_ESC.sub(json_unescape, text)
         for name, pat in STR_PATS:
             if pat.search(view):
                 hits.append(name)
         scan_runs(view.encode("utf-8", errors="surrogatepass"), 0, hits)
-    form = ctype.lower().startswith("application/x-www-form-urlencoded")
-    if (untyped or plain or form or ctype.lower().startswith("multipart/")) and (
-            b"%" in body or (form and b"+" in body)):
-        scan_bytes(urllib.parse.unquote_to_bytes(body.replace(b"+", b" ") if form else body), 0, hits)
-    longest = scan_runs(body, 0, hits)
+    if pct_on:
+        kept = urllib.parse.unquote_to_bytes(body)
+        view = urllib.parse.unquote_to_bytes(body.replace(b"+", b" ")) if form else kept
+        for name, pat in BYTES_PATS:
+            if pat.search(view):
+                hits.append(name)
+        scan_runs(kept, 0, hits)
+    # The raw runs are decoded only while a view that applies has not started.
+    raw_decodes = (json_view and not json_on) or (pct_view and not pct_on) or not (json_view or pct_view)
+    longest = scan_runs(body, 0, hits, decode=raw_decodes)
     verdict = None
     if ctype and ctype.lower().startswith(TEXT_TYPES):
         if len(body) >= 64 and entropy > CT_CEILING:

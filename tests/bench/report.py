@@ -58,6 +58,8 @@ SCAN_SHAPES = {
     "base64_json": "one 5 MB base64 string in JSON (decoded and rescanned)",
     "binary": "random binary (`application/octet-stream`)",
     "json_untyped": "JSON text, no Content-Type",
+    "base64_json_esc": "one 5 MB base64 string in JSON, every `/` escaped as `\\/`",
+    "form_b64_pct": "a form field holding 5 MB of percent-escaped base64 (`%2B`, `%2F`, `%3D`)",
 }
 
 

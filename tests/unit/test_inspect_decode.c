@@ -3,7 +3,8 @@
  * The decoders in front of the scanner: percent and JSON escapes (streaming, any split gives
  * the same bytes), base64 / hex / base32, and Content-Encoding gzip, deflate (zlib and raw),
  * br and zstd through the chain, with the bomb caps (row 99), corrupt and truncated streams
- * and stacked or unknown codings all blocked.
+ * and stacked or unknown codings all blocked. Escaped base64 (JSON "\/", a form's "%2F")
+ * is one run once unescaped: a secret in it is found wherever the body is cut.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +23,7 @@
 #include "test_inspect_util.h"
 
 #define CANARY_GH "ghp_R3dT3amC4nary00000000000000000000000"
+#define CANARY_AWS "AKIAIOSFODNN7EXAMPLE"
 
 static void check_pct(const char *in, bool plus, const char *want)
 {
@@ -52,6 +54,87 @@ static void test_percent(void **state)
 	check_pct("100%", false, "100%");
 	check_pct("%zz%4", false, "%zz%4");
 	check_pct("%%41", false, "%A");
+}
+
+static int ref_hex(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Percent-decoding one byte at a time, for the long inputs: a "%XX" with two hex digits is
+ * a byte, anything else is itself. */
+static size_t ref_pct(const uint8_t *in, size_t n, bool plus, uint8_t *out)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (in[i] == '%' && i + 2 < n && ref_hex(in[i + 1]) >= 0 && ref_hex(in[i + 2]) >= 0) {
+			out[o++] = (uint8_t)(ref_hex(in[i + 1]) << 4 | ref_hex(in[i + 2]));
+			i += 2;
+		} else {
+			out[o++] = plus && in[i] == '+' ? ' ' : in[i];
+		}
+	}
+	return o;
+}
+
+/* Bodies of a few hundred bytes, so the 64-byte block decoders run as well as the state
+ * machine: any cut and one byte at a time give the reference bytes, and pct_decode_keep's
+ * second text is the decoding with '+' kept. */
+static void test_percent_long(void **state)
+{
+	static const char *const bits[] = { "%2F", "%2b", "%3D", "+", "%", "%%", "%4", "%zz",
+					    "abc", "Z2hw", "&v=", "%4G" };
+	uint8_t in[600], want[700], want_keep[700], out[700], keep[700];
+	uint32_t x = 7;
+
+	for (int round = 0; round < 40; round++) {
+		size_t n = 0, wn, wk;
+
+		while (n < sizeof(in) - 8) {
+			const char *b;
+
+			x = x * 1103515245u + 12345u;
+			b = bits[(x >> 16) % (round % 2 ? 12 : 4)];
+			memcpy(in + n, b, strlen(b));
+			n += strlen(b);
+			/* plain stretches of every length, so escapes land anywhere in a block */
+			for (unsigned k = (x >> 8) % 70; k && n < sizeof(in) - 8; k--)
+				in[n++] = (uint8_t)('a' + k % 26);
+		}
+		wn = ref_pct(in, n, true, want);
+		wk = ref_pct(in, n, false, want_keep);
+		assert_int_equal(wn, wk);
+		for (size_t cut = 0; cut <= n; cut += 1 + cut / 64) {
+			struct pct_decoder d;
+			size_t o, f;
+
+			pct_init(&d, true);
+			o = pct_decode_keep(&d, in, cut, out, keep);
+			o += pct_decode_keep(&d, in + cut, n - cut, out + o, keep + o);
+			/* what was held back ("%4" at the end) holds no '+': one text for both */
+			f = pct_finish(&d, out + o);
+			memcpy(keep + o, out + o, f);
+			o += f;
+			assert_int_equal(o, wn);
+			assert_memory_equal(out, want, wn);
+			assert_memory_equal(keep, want_keep, wk);
+		}
+		{
+			struct pct_decoder d;
+			size_t o = 0;
+
+			pct_init(&d, false);
+			for (size_t i = 0; i < n; i++)
+				o += pct_decode(&d, in + i, 1, out + o);
+			o += pct_finish(&d, out + o);
+			assert_int_equal(o, wk);
+			assert_memory_equal(out, want_keep, wk);
+		}
+	}
 }
 
 static void check_json(const char *in, const char *want)
@@ -85,6 +168,49 @@ static void test_json(void **state)
 	check_json("\\u12", "\\u12");                     /* truncated: literal */
 	check_json("\\x41", "\\x41");
 	check_json("\\u004G", "\\u004G");
+}
+
+/* JSON strings of a few hundred bytes with one-letter escapes, "\u00XX" and malformed
+ * ones, through the 64-byte block decoder and the state machine, cut anywhere. */
+static void test_json_long(void **state)
+{
+	static const char *const esc[][2] = {
+		{ "\\/", "/" }, { "\\n", "\n" }, { "\\\"", "\"" }, { "\\\\", "\\" },
+		{ "\\u0041", "A" }, { "\\x", "\\x" }, { "\\t", "\t" }, { "\\u00e9", "\xc3\xa9" },
+	};
+	char in[700], want[700];
+	uint8_t out[800];
+	uint32_t x = 11;
+
+	for (int round = 0; round < 40; round++) {
+		size_t n = 0, w = 0;
+
+		while (n < 600) {
+			unsigned e;
+
+			x = x * 1103515245u + 12345u;
+			e = (x >> 16) % (round % 2 ? 8 : 1);
+			memcpy(in + n, esc[e][0], strlen(esc[e][0]));
+			n += strlen(esc[e][0]);
+			memcpy(want + w, esc[e][1], strlen(esc[e][1]));
+			w += strlen(esc[e][1]);
+			for (unsigned k = (x >> 8) % 90; k; k--) {
+				in[n++] = (char)('A' + k % 26);
+				want[w++] = (char)('A' + k % 26);
+			}
+		}
+		for (size_t cut = 0; cut <= n; cut += 1 + cut / 64) {
+			struct json_decoder d;
+			size_t o;
+
+			json_init(&d);
+			o = json_decode(&d, (const uint8_t *)in, cut, out);
+			o += json_decode(&d, (const uint8_t *)in + cut, n - cut, out + o);
+			o += json_finish(&d, out + o);
+			assert_int_equal(o, w);
+			assert_memory_equal(out, want, w);
+		}
+	}
 }
 
 static void test_runs(void **state)
@@ -138,6 +264,146 @@ static void expect_hit(int rc, const char *dec)
 		assert_int_equal(rc, INSPECT_BLOCK);
 	assert_non_null(f);
 	assert_string_equal(f->decoders, dec);
+}
+
+static size_t b64_encode(const uint8_t *in, size_t n, char *out)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0) |
+			     (i + 2 < n ? in[i + 2] : 0);
+
+		out[o++] = a[v >> 18];
+		out[o++] = a[v >> 12 & 63];
+		out[o++] = i + 1 < n ? a[v >> 6 & 63] : '=';
+		out[o++] = i + 2 < n ? a[v & 63] : '=';
+	}
+	out[o] = 0;
+	return o;
+}
+
+/*
+ * base64 of: 450 zero bytes (600 'A's, so the run began further back than the 512 bytes a
+ * view replays when it starts at its first escape), bytes whose base64 is "+/+/" (escapes
+ * from here on), the secret between spaces, more of the same.
+ */
+static size_t escaped_b64(const char *secret, char *out)
+{
+	uint8_t raw[600];
+	size_t n = 0;
+
+	memset(raw, 0, 450);
+	n = 450;
+	for (int k = 0; k < 4; k++, n += 3)
+		memcpy(raw + n, "\xfb\xff\xbf", 3);
+	raw[n++] = ' ';
+	memcpy(raw + n, secret, strlen(secret));
+	n += strlen(secret);
+	raw[n++] = ' ';
+	for (int k = 0; k < 4; k++, n += 3)
+		memcpy(raw + n, "\xfb\xff\xbf", 3);
+	raw[n++] = '!';
+	return b64_encode(raw, n, out);
+}
+
+/* out = prefix, then b64 with each byte in from[] written as to[] (NUL-terminated). */
+static size_t escape_into(char *out, const char *prefix, const char *b64, const char *from,
+			  const char *const *to, const char *suffix)
+{
+	size_t o = strlen(prefix);
+
+	memcpy(out, prefix, o);
+	for (const char *c = b64; *c; c++) {
+		const char *hit = strchr(from, *c);
+		const char *w = hit ? to[hit - from] : NULL;
+
+		if (w) {
+			memcpy(out + o, w, strlen(w));
+			o += strlen(w);
+		} else {
+			out[o++] = *c;
+		}
+	}
+	memcpy(out + o, suffix, strlen(suffix) + 1);
+	return o + strlen(suffix);
+}
+
+/* Blocked with rule found through decoders dec whether the body comes whole, cut in two at
+ * every byte, or one byte at a time. */
+static void expect_every_cut(const char *ctype, const char *body, size_t len, const char *rule,
+			     const char *dec)
+{
+	for (size_t cut = 0; cut <= len; cut++) {
+		int rc = cut < len ? run_body(sess, ECHO_HOST, ctype, body, len, cut, 0)
+				   : run_body(sess, ECHO_HOST, ctype, body, len, 0, 1);
+		const struct inspect_finding *f = find_rule(inspect_verdict(sess), rule, "body");
+
+		if (rc != INSPECT_BLOCK || !f || strcmp(f->decoders, dec)) {
+			fprintf(stderr, "# %s: cut at %zu of %zu (%zu: one byte at a time)\n", ctype,
+				cut, len, len);
+			dump_verdict(inspect_verdict(sess));
+			fail();
+		}
+	}
+}
+
+/* A JSON encoder that escapes '/' (PHP's json_encode): the base64 string is cut by "\/"
+ * every few dozen characters in the raw bytes, whole in the JSON view. */
+static void test_escaped_base64_json(void **state)
+{
+	static const char *const slash[] = { "\\/" };
+	char b64[1024], body[1400];
+	size_t n;
+
+	escaped_b64(CANARY_GH, b64);
+	n = escape_into(body, "{\"name\":\"a.bin\",\"data\":\"", b64, "/", slash, "\"}");
+	expect_every_cut("application/json", body, n, "github_token", "json>base64");
+	escaped_b64(CANARY_AWS, b64);
+	n = escape_into(body, "{\"data\":\"", b64, "/", slash, "\"}");
+	expect_every_cut("application/json", body, n, "aws_access_key", "json>base64");
+	/* untyped bodies get the JSON view too */
+	expect_every_cut(NULL, body, n, "aws_access_key", "json>base64");
+}
+
+/* An HTML form upload: '+', '/' and '=' of the base64 value percent-escaped. And curl -d
+ * "file=$(base64 f)", which escapes nothing: a '+' means a space to the server, but the run
+ * detector reads the value with its '+' kept. */
+static void test_escaped_base64_form(void **state)
+{
+	static const char *const pct[] = { "%2B", "%2F", "%3D" };
+	static const char *const none[] = { NULL, NULL, NULL };
+	static const char form[] = "application/x-www-form-urlencoded";
+	char b64[1024], body[2400];
+	size_t n;
+
+	escaped_b64(CANARY_AWS, b64);
+	n = escape_into(body, "name=a.bin&kind=raw&file=", b64, "+/=", pct, "&x=1");
+	expect_every_cut(form, body, n, "aws_access_key", "percent>base64");
+	escaped_b64(CANARY_GH, b64);
+	n = escape_into(body, "file=", b64, "+/=", pct, "");
+	expect_every_cut(form, body, n, "github_token", "percent>base64");
+	n = escape_into(body, "file=", b64, "+/=", none, "");
+	expect_every_cut(form, body, n, "github_token", "percent>base64");
+}
+
+/* Once a view took the runs over, the raw view still measures its own for dlp.ctype_base64,
+ * and a base64 secret after the escape is found in the view. */
+static void test_view_takes_runs(void **state)
+{
+	char body[1200], b64[1024];
+	size_t n = 0;
+
+	n += (size_t)sprintf(body, "{\"note\":\"line\\nnext\",\"d\":\"");
+	for (int k = 0; k < 300; k++)
+		body[n++] = "QUJDRE"[k % 6];
+	n += (size_t)sprintf(body + n, "\"}");
+	assert_int_equal(run_body(sess, ECHO_HOST, "application/json", body, n, 0, 0), INSPECT_FLAG);
+	assert_non_null(find_rule(inspect_verdict(sess), "dlp.ctype_base64", "body"));
+	b64_encode((const uint8_t *)"key " CANARY_GH " end", strlen(CANARY_GH) + 8, b64);
+	n = (size_t)sprintf(body, "{\"note\":\"a\\tb\",\"k\":\"%s\"}", b64);
+	expect_every_cut("application/json", body, n, "github_token", "json>base64");
 }
 
 static void test_gzip_deflate(void **state)
@@ -259,8 +525,13 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_percent),
+		cmocka_unit_test(test_percent_long),
 		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_json_long),
 		cmocka_unit_test(test_runs),
+		cmocka_unit_test(test_escaped_base64_json),
+		cmocka_unit_test(test_escaped_base64_form),
+		cmocka_unit_test(test_view_takes_runs),
 		cmocka_unit_test(test_gzip_deflate),
 		cmocka_unit_test(test_brotli_zstd),
 		cmocka_unit_test(test_compressed_base64),

