@@ -426,34 +426,6 @@ int main(void)
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
 #else
-/* Known values given at build time: one database, same verdicts as set afterwards. */
-static void test_known_at_build(void **state)
-{
-	static const char *const values[] = { VALUE };
-	char *rule_to[] = { "api.allowed.test" };
-	struct cage_secret_rule rule = { .name = "MY_TOKEN", .inject_to = { rule_to, 1 } };
-	struct cage_inspector no_rate = { .name = "rate_limit", .enabled = false };
-	struct cage_config_file cfg = { .secrets = &rule, .n_secrets = 1, .inspectors = &no_rate,
-					.n_inspectors = 1 };
-	struct inspect_options opt = { .known_values = values, .n_known = 1 };
-	struct inspect_header auth = { "Authorization", 13, "Bearer " VALUE, 7 + strlen(VALUE) };
-	struct inspect_chain *c = NULL;
-	struct inspect_session *s;
-	char err[160];
-
-	(void)state;
-	assert_int_equal(inspect_chain_new(&cfg, &opt, &c, err, sizeof(err)), 0);
-	s = inspect_session_new(c);
-	assert_non_null(s);
-	assert_int_equal(run_body(s, ECHO_HOST, "text/plain", VALUE, strlen(VALUE), 0, 0),
-			 INSPECT_BLOCK);
-	assert_non_null(find_rule(inspect_verdict(s), "known_value:MY_TOKEN", "body"));
-	assert_int_equal(run_req(s, "api.allowed.test", "/", &auth, 1, "", 0, 0, 0),
-			 INSPECT_ABSTAIN);
-	inspect_session_free(s);
-	inspect_chain_free(c);
-}
-
 int main(void)
 {
 	printf("1..0 # SKIP Vectorscan headers missing\n");
