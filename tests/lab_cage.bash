@@ -3,7 +3,8 @@
 # production. Sourced (after lib.sh) by tests/integration/secrets_setup.bash,
 # tests/integration/cli_lab_setup.bash, tests/escapes/dlp_more_rows.sh and
 # tests/escapes/ws_rows.sh. The test sets CAGE (a name and pool no other test uses), writes its
-# cage.yaml, then calls in this order:
+# cage.yaml (`lab_cage_yaml N` prints the part they share, then the test adds its own keys),
+# then calls in this order:
 #   lab_cage_tmp PATH...      paths removed (rm -rf) at exit, after the lab is down
 #   lab_cage_join [fresh]     the lab up unless one is; then the EXIT trap; then AUDIT (the
 #                             cage's audit path, emptied) and SENT0 (the sentinel's line count).
@@ -22,6 +23,32 @@ A4=198.51.100.10
 NOPX="env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy -u ALL_PROXY -u NO_PROXY"
 
 lab_cage_tmp() { LAB_CAGE_TMP+=("$@"); }
+
+# lab_cage_yaml N [NAME...]: the keys every lab cage here shares: the agent user, the two lab
+# hosts (and NAMEs) allowed, 80/443 inspected, the lab resolver, pool 10.200.N.0/24 (N 241-255;
+# the IPv6 pool follows it) and the lab CA trusted upstream.
+lab_cage_yaml() {
+	local n=$1 names="api.allowed.test, echo.allowed.test" h
+	shift
+	for h in "$@"; do names+=", \"$h\""; done
+	cat <<YAML
+name: $CAGE
+user: "1000:1000"
+domains:
+  allow: [$names]
+ports:
+  tcp:
+    inspect: [80, 443]
+dns:
+  upstream: [8.8.8.8]
+ipv6: true
+network:
+  pool4: 10.200.$n.0/24
+  pool6: fd00:200:$(printf %x "$n")::/56
+proxy:
+  upstream_ca: /run/lab/ca/lab-ca.crt
+YAML
+}
 
 # The EXIT trap. The lab goes down only if this test brought it up: another test (or a person)
 # may be using a lab that was already there.

@@ -25,22 +25,7 @@ REAL_SPLIT="rs$(head -c 300 /dev/urandom | tr -dc 'A-Za-z0-9' | head -c 28)"
 # The package fixtures sit in the lab's web root, which outlives this test when the lab was up.
 lab_cage_cleanup() { rm -rf "$PKG"; }
 
-cat > "$YAML" <<YAML
-name: $CAGE
-user: "1000:1000"
-domains:
-  allow: [api.allowed.test, echo.allowed.test]
-ports:
-  tcp:
-    inspect: [80, 443]
-dns:
-  upstream: [8.8.8.8]
-ipv6: true
-network:
-  pool4: 10.200.243.0/24
-  pool6: fd00:200:f3::/56
-proxy:
-  upstream_ca: /run/lab/ca/lab-ca.crt
+{ lab_cage_yaml 243; cat <<YAML; } > "$YAML"
 inspectors:
   - name: entropy
     config: { min_url_bytes: 32 }

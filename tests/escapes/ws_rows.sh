@@ -20,20 +20,7 @@ CANARY_GH=ghp_R3dT3amC4nary00000000000000000000000
 REAL_GH="realgh-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 REAL_WS="realws-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 
-cat > "$YAML" <<YAML
-name: $CAGE
-user: "1000:1000"
-domains:
-  allow: [api.allowed.test, echo.allowed.test, "*.wild.allowed.test"]
-ports:
-  tcp:
-    inspect: [80, 443]
-dns:
-  upstream: [8.8.8.8]
-ipv6: true
-network:
-  pool4: 10.200.244.0/24
-  pool6: fd00:200:f4::/56
+{ lab_cage_yaml 244 "*.wild.allowed.test"; cat <<YAML; } > "$YAML"
 mounts:
   - source: $CLIENT
     target: /run/wsc.py
@@ -44,8 +31,6 @@ secrets:
   # of that default.
   GITHUB_TOKEN: { inject_to: [api.allowed.test], inject_headers: [Authorization] }
   WS_TOKEN: { inject_to: [echo.allowed.test], inject_body: true }
-proxy:
-  upstream_ca: /run/lab/ca/lab-ca.crt
 YAML
 
 lab_cage_join

@@ -12,23 +12,9 @@ YAML=$T/cage.yaml
 lab_cage_tmp "$T" "$CAGECTL_LOG_DIR/$CAGE"
 REAL="realtok-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 
-cat > "$YAML" <<YAML
-name: $CAGE
-user: "1000:1000"
-domains:
-  allow: [api.allowed.test, echo.allowed.test]
-ports:
-  tcp:
-    inspect: [80, 443]
-dns:
-  upstream: [8.8.8.8]
-network:
-  pool4: 10.200.242.0/24
-  pool6: fd00:200:f2::/56
+{ lab_cage_yaml 242; cat <<YAML; } > "$YAML"
 secrets:
   GITHUB_TOKEN: { inject_to: [api.allowed.test] }
-proxy:
-  upstream_ca: /run/lab/ca/lab-ca.crt
 capture:
   enable: true
   max_body_size: 1KiB

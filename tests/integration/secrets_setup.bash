@@ -13,24 +13,9 @@ REAL="realtok-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 CANARY_GH=ghp_R3dT3amC4nary00000000000000000000000
 CANARY_AWS=AKIAIOSFODNN7EXAMPLE
 
-cat > "$YAML" <<YAML
-name: $CAGE
-user: "1000:1000"
-domains:
-  allow: [api.allowed.test, echo.allowed.test]
-ports:
-  tcp:
-    inspect: [80, 443]
-dns:
-  upstream: [8.8.8.8]
-ipv6: true
-network:
-  pool4: 10.200.241.0/24
-  pool6: fd00:200:f1::/56
+{ lab_cage_yaml 241; cat <<YAML; } > "$YAML"
 secrets:
   GITHUB_TOKEN: { inject_to: [api.allowed.test] }
-proxy:
-  upstream_ca: /run/lab/ca/lab-ca.crt
 YAML
 
 lab_cage_join
