@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "audit/audit.h"
+#include "lib/log.h"
 #include "audit/logfile.h"
 
 #define AUDIT_LINE_MAX 8192
@@ -35,11 +36,7 @@ struct audit_log {
 
 void audit_format_time(const struct timespec *ts, char *buf, size_t len)
 {
-	struct tm tm;
-
-	gmtime_r(&ts->tv_sec, &tm);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts->tv_nsec / 1000000);
+	log_format_time(ts, buf, len);
 }
 
 struct audit_log *audit_open(const char *path, const char *cage, uint64_t max_bytes)

@@ -13,19 +13,14 @@ bool log_quiet;
 bool log_timestamps;
 const char *log_prog = "cagectl";
 
-/*
- * "YYYY-MM-DDTHH:MM:SS.mmmZ " in UTC: no strftime or localtime, which may read zone files the
- * daemons' seccomp filter and dropped privileges do not allow.
- */
-static void format_timestamp(char *buf, size_t len)
+/* No strftime or localtime: they may read zone files the daemons' sandbox does not allow. */
+void log_format_time(const struct timespec *ts, char *buf, size_t len)
 {
-	struct timespec ts;
 	struct tm tm;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+	gmtime_r(&ts->tv_sec, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts->tv_nsec / 1000000);
 }
 
 const char *log_skip_timestamp(const char *line)
@@ -52,8 +47,13 @@ static void vprint(FILE *f, const char *kind, const char *fmt, va_list ap)
 		fflush(stdout);
 		return;
 	}
-	if (log_timestamps)
-		format_timestamp(stamp, sizeof(stamp));
+	if (log_timestamps) {
+		struct timespec now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		log_format_time(&now, stamp, sizeof(stamp) - 1);
+		strcat(stamp, " ");
+	}
 	/* One write per line: the monitor and both daemons append to the same monitor.log. */
 	snprintf(line, sizeof(line), "%s%s: %s%s\n", stamp, log_prog,
 		 kind[0] == 'e' ? "error: " : kind[0] == 'w' ? "warning: " : "", msg);

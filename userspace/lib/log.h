@@ -7,6 +7,7 @@
 #define CAGE_LIB_LOG_H
 
 #include <stdbool.h>
+#include <time.h>
 
 extern bool log_json;     /* --json: errors as JSON objects on stdout */
 extern bool log_quiet;    /* -q: no info lines */
@@ -23,6 +24,8 @@ void p_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void p_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void p_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* "2026-11-27T09:10:00.123Z" (UTC, milliseconds), the time of log and audit lines. */
+void log_format_time(const struct timespec *ts, char *buf, size_t len);
 /* `line` past a leading log_timestamps time and its space, or `line` when it has none. */
 const char *log_skip_timestamp(const char *line);
 
