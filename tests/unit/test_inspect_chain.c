@@ -103,6 +103,27 @@ static void test_rate_limit(void **state)
 }
 
 /*
+ * proxy.idle_exit waits for inspect_chain_settled: every bucket back at its burst. A fresh chain
+ * grants a full burst, so a proxy restarted before that would grant more than it should.
+ */
+static void test_rate_limit_settled(void **state)
+{
+	struct inspect_chain *c = chain_yaml("rate_limit", "rate: 10\nburst: 5\nhost_rate:\n"
+					     "  slow.allowed.test: { rate: 0.5, burst: 2 }\n");
+	struct inspect_session *s = inspect_session_new(c);
+
+	assert_true(inspect_chain_settled(c, 0));          /* nothing taken yet */
+	assert_int_equal(run_req(s, ECHO_HOST, "/", NULL, 0, "", 0, 0, 0), INSPECT_ABSTAIN);
+	assert_false(inspect_chain_settled(c, 0));         /* 4 of 5 left */
+	assert_true(inspect_chain_settled(c, 0.2));        /* +10/s: full again in 0.1 s */
+	assert_int_equal(run_req(s, "slow.allowed.test", "/", NULL, 0, "", 0, 0, 0), INSPECT_ABSTAIN);
+	assert_false(inspect_chain_settled(c, 1.5));       /* 1 of 2 left, +0.5/s: 2 s */
+	assert_true(inspect_chain_settled(c, 2.1));
+	inspect_session_free(s);
+	inspect_chain_free(c);
+}
+
+/*
  * The built-in scaffolds raise the rate limit for package registries only: an install's burst
  * of requests passes, an API host keeps the default (burst 50), and the secrets inspector stays
  * on beside the rate_limit entry.
@@ -552,6 +573,7 @@ int main(void)
 		cmocka_unit_test(test_body_size),
 		cmocka_unit_test(test_header_size),
 		cmocka_unit_test(test_rate_limit),
+		cmocka_unit_test(test_rate_limit_settled),
 		cmocka_unit_test(test_scaffold_rates),
 		cmocka_unit_test(test_entropy),
 		cmocka_unit_test(test_content_type),

@@ -133,6 +133,12 @@ static void test_split_entropy(void **state)
 	c = entropy_chain("split_window: 0.2\nsplit_budget: 20\n");
 	s = c ? inspect_session_new(c) : NULL;
 	assert_non_null(s);
+	/* ...and until they are that old, the chain is not settled (proxy.idle_exit waits). */
+	assert_true(inspect_chain_settled(c, 0));
+	assert_int_equal(get(s, ECHO_HOST, "/x?p=ab3De"), INSPECT_ABSTAIN);
+	assert_false(inspect_chain_settled(c, 0));
+	assert_true(inspect_chain_settled(c, 0.3));
+	usleep(300 * 1000);
 	random_token(tok, 40, &seed);
 	for (int i = 0; i < 8; i++) {
 		char target[64];

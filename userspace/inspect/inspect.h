@@ -135,6 +135,13 @@ int inspect_chain_new(const struct cage_config_file *cfg, const struct inspect_o
  */
 struct inspect_chain *inspect_chain_get(struct inspect_chain *chain);
 void inspect_chain_free(struct inspect_chain *chain);
+/*
+ * Whether the state the chain's sessions share (rate-limit buckets, the recent values that
+ * split detection remembers) will, after_s seconds from now, be what a new chain starts with:
+ * every bucket refilled to its burst, no value within split_window. A proxy that exits while
+ * idle (proxy.idle_exit) waits for this, so its restart cannot grant anything it would not have.
+ */
+bool inspect_chain_settled(struct inspect_chain *chain, double after_s);
 /* The secrets the chain was built with, in cfg->secrets order (for inspect_set_known_values). */
 size_t inspect_chain_secret_count(const struct inspect_chain *chain);
 const char *inspect_chain_secret_name(const struct inspect_chain *chain, size_t i);

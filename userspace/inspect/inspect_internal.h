@@ -223,6 +223,7 @@ struct rate_bucket {
 	char host[256];
 	double tokens;
 	double last;
+	double rate, burst;            /* of the last take: when the bucket is full again */
 };
 
 /*
@@ -257,6 +258,10 @@ void split_record(struct split_table *t, const struct inspect_conf *conf, const 
 		  const struct split_piece *pieces, size_t n, bool entropy, double now,
 		  struct split_result *out);
 double split_now(void);
+/* No value recorded within split_window of now: the table judges as an empty one would. */
+bool split_table_settled(struct split_table *t, const struct inspect_conf *conf, double now);
+/* Every bucket has refilled to its burst by now: a fresh chain would grant the same. */
+bool ratelimit_settled(struct inspect_chain *c, double now);
 
 struct inspect_chain {
 	atomic_int refs;               /* the creator's, plus one per live session */

@@ -61,9 +61,26 @@ bool ratelimit_take(struct inspect_chain *c, const char *host, double rate, doub
 	if (b->tokens > burst)
 		b->tokens = burst;
 	b->last = t;
+	b->rate = rate;
+	b->burst = burst;
 	ok = b->tokens >= 1;
 	if (ok)
 		b->tokens -= 1;
 	pthread_mutex_unlock(&c->lock);
 	return ok;
+}
+
+bool ratelimit_settled(struct inspect_chain *c, double now)
+{
+	bool settled = true;
+
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; settled && i < c->n_buckets; i++) {
+		const struct rate_bucket *b = &c->buckets[i];
+
+		if (b->host[0] && b->tokens + (now - b->last) * b->rate < b->burst)
+			settled = false;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return settled;
 }

@@ -65,6 +65,15 @@ void inspect_chain_free(struct inspect_chain *c)
 	free(c);
 }
 
+bool inspect_chain_settled(struct inspect_chain *c, double after_s)
+{
+	double at = split_now() + after_s;
+
+	if (!c)
+		return true;
+	return ratelimit_settled(c, at) && (!c->split || split_table_settled(c->split, &c->conf, at));
+}
+
 size_t inspect_chain_secret_count(const struct inspect_chain *c)
 {
 	return c && c->bind ? c->bind->n_secrets : 0;

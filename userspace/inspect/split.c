@@ -198,6 +198,21 @@ static bool over_budget(struct split_host *e, const struct inspect_conf *conf)
 	return true;
 }
 
+bool split_table_settled(struct split_table *t, const struct inspect_conf *conf, double now)
+{
+	bool settled = true;
+
+	pthread_mutex_lock(&t->lock);
+	for (size_t i = 0; settled && i < t->n; i++) {
+		const struct split_host *e = &t->h[i];
+
+		if (e->n && e->t[e->n - 1] >= now - conf->split_window)
+			settled = false;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return settled;
+}
+
 void split_record(struct split_table *t, const struct inspect_conf *conf, const char *host,
 		  const struct split_piece *pieces, size_t n, bool entropy, double now,
 		  struct split_result *out)
