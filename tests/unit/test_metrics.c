@@ -100,6 +100,49 @@ static void test_no_symlink(void **state)
 	unlink(link);
 }
 
+/* A restarted daemon counts on from what its last run published, and only from a valid file. */
+static void test_resume(void **state)
+{
+	struct metric_value old[] = { { "requests", 7 }, { "blocked", 3 }, { "connections_open", 2 } };
+	struct metric_value v[] = { { "requests", 0 }, { "blocked", 0 }, { "bytes_in", 11 } };
+	char link[sizeof(path) + 8];
+	FILE *f;
+	int fd;
+
+	(void)state;
+	fd = metrics_file_open(path);
+	assert_true(fd >= 0);
+	assert_int_equal(metrics_file_publish(fd, old, 3), 0);
+	close(fd);
+	metrics_file_resume(path, v, 3);
+	assert_int_equal(v[0].value, 7);
+	assert_int_equal(v[1].value, 3);
+	assert_int_equal(v[2].value, 11);         /* not in the file: left alone */
+
+	/* A torn or forged file (the check line does not match) is not believed. */
+	f = fopen(path, "r+");
+	assert_non_null(f);
+	fseek(f, (long)strlen("requests"), SEEK_SET);
+	fputs("                    99999", f);
+	fclose(f);
+	v[0].value = v[1].value = 0;
+	metrics_file_resume(path, v, 3);
+	assert_int_equal(v[0].value, 0);
+	assert_int_equal(v[1].value, 0);
+
+	/* Nor one behind a link, nor one that is not there. */
+	snprintf(link, sizeof(link), "%s.lnk", path);
+	fd = metrics_file_open(path);
+	assert_int_equal(metrics_file_publish(fd, old, 3), 0);
+	close(fd);
+	assert_int_equal(symlink(path, link), 0);
+	metrics_file_resume(link, v, 3);
+	assert_int_equal(v[0].value, 0);
+	unlink(link);
+	metrics_file_resume("/nonexistent/x.metrics", v, 3);
+	assert_int_equal(v[0].value, 0);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -124,6 +167,7 @@ int main(void)
 		cmocka_unit_test(test_torn_text_is_invalid),
 		cmocka_unit_test(test_too_many_values),
 		cmocka_unit_test(test_no_symlink),
+		cmocka_unit_test(test_resume),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

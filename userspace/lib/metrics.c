@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/metrics.h"
@@ -21,6 +22,30 @@ static uint64_t text_hash(const char *s, size_t len)
 		h *= 0x100000001b3ull;
 	}
 	return h;
+}
+
+void metrics_file_resume(const char *path, struct metric_value *v, size_t n)
+{
+	char text[METRICS_TEXT_MAX + 1], name[64], *line, *save = NULL;
+	struct stat st;
+	uint64_t value;
+	ssize_t len;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	len = fstat(fd, &st) || !S_ISREG(st.st_mode) ? -1 : pread(fd, text, METRICS_TEXT_MAX, 0);
+	close(fd);
+	if (len <= 0 || !metrics_text_valid(text, (size_t)len))
+		return;
+	text[len] = '\0';
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (sscanf(line, "%63s %" SCNu64, name, &value) != 2)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(v[i].name, name))
+				v[i].value = value;
+	}
 }
 
 int metrics_file_open(const char *path)

@@ -21,6 +21,12 @@ struct metric_value {
 	uint64_t value;
 };
 
+/*
+ * The counters a previous run left in path, for the names in v (the rest keep their value): a
+ * daemon the monitor starts again (after a crash, or proxy.idle_exit) counts on instead of from
+ * 0. Only a whole, valid file is read; anything else leaves v as it is. Call before opening.
+ */
+void metrics_file_resume(const char *path, struct metric_value *v, size_t n);
 /* Creates (truncates) the file for writing; call before dropping privileges. fd or -errno. */
 int metrics_file_open(const char *path);
 /* Rewrites the whole file with these values. 0 or -errno. */

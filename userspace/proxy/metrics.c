@@ -27,6 +27,17 @@ int px_metrics_open(const char *cage)
 	if (err)
 		return err;
 	snprintf(path, sizeof(path), "%s/cage-proxy.metrics", paths.run_dir);
+	{
+		struct metric_value v[] = {
+			{ "requests", 0 }, { "blocked", 0 }, { "bytes_in", 0 }, { "bytes_out", 0 },
+		};
+
+		metrics_file_resume(path, v, 4);
+		atomic_store(&pm.requests, v[0].value);
+		atomic_store(&pm.blocked, v[1].value);
+		atomic_store(&pm.bytes_in, v[2].value);
+		atomic_store(&pm.bytes_out, v[3].value);
+	}
 	pm.fd = metrics_file_open(path);
 	if (pm.fd < 0) {
 		err = pm.fd;
