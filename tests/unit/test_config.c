@@ -186,6 +186,7 @@ static void test_full_config(void **state)
 	assert_int_equal(cfg->cpus_milli, 1500);
 	assert_int_equal(cfg->proxy_port, 15002);
 	assert_int_equal(cfg->explicit_port, 3129);
+	assert_int_equal(cfg->proxy_idle_exit, 600);
 	cage_config_free(cfg);
 }
 
@@ -250,6 +251,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->cpus_milli, 0);
 	assert_int_equal(cfg->proxy_port, 15001);
 	assert_int_equal(cfg->explicit_port, 3128);
+	assert_int_equal(cfg->proxy_idle_exit, 300);
 	cage_config_free(cfg);
 }
 
@@ -518,6 +520,33 @@ static void test_parse_edge_cases(void **state)
 		    "mem.yaml:4:10: secret_injection[1].env: secret A has two injection rules");
 	parse_fails("name: d\nproxy: {port: 3128}\n",
 		    "mem.yaml:2:8: proxy: port and explicit_port must differ (both 3128)");
+	parse_fails("name: d\nproxy:\n  idle_exit: soon\n",
+		    "mem.yaml:3:14: proxy.idle_exit: expected a duration such as 45s, 30m, 2h, 1d or "
+		    "1h30m, got 'soon'");
+	parse_fails("name: d\nproxy:\n  idle_exit: 8d\n",
+		    "mem.yaml:3:14: proxy.idle_exit: idle_exit is at most 1w (or off), got '8d'");
+	parse_fails("name: d\nproxy:\n  idle_exit: [1s]\n",
+		    "mem.yaml:3:14: proxy.idle_exit: expected a duration such as 30m, got a list");
+}
+
+/* proxy.idle_exit: a duration, or off (false, 0) for a proxy that never exits on its own. */
+static void test_proxy_idle_exit(void **state)
+{
+	static const char *const off[] = { "off", "false", "0" };
+	struct warnings w = { 0 };
+	struct cage_config_file *cfg;
+	char text[64];
+
+	(void)state;
+	cfg = parse_ok("name: d\nproxy:\n  idle_exit: 1m30s\n", &w);
+	assert_int_equal(cfg->proxy_idle_exit, 90);
+	cage_config_free(cfg);
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(text, sizeof(text), "name: d\nproxy:\n  idle_exit: %s\n", off[i]);
+		cfg = parse_ok(text, &w);
+		assert_int_equal(cfg->proxy_idle_exit, 0);
+		cage_config_free(cfg);
+	}
 }
 
 static void test_diag_format(void **state)
@@ -550,6 +579,7 @@ int main(void)
 		cmocka_unit_test(test_value_forms),
 		cmocka_unit_test(test_parse_edge_cases),
 		cmocka_unit_test(test_diag_format),
+		cmocka_unit_test(test_proxy_idle_exit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,6 +19,7 @@
 
 #include "cli/cli.h"
 #include "config/config.h"
+#include "enforce/daemon.h"
 #include "enforce/paths.h"
 #include "lib/domain.h"
 #include "lib/json.h"
@@ -143,12 +144,18 @@ static const struct cage_secret_rule *config_rule(const struct cage_config_file 
 	return NULL;
 }
 
-/* SIGHUP to the cage's proxy, if one runs: it reloads the store with no restart. */
+/*
+ * SIGHUP to the cage's proxy, if one runs: it reloads the store with no restart. An idle one
+ * (proxy.idle_exit) reads the store when the next connection starts it: true as well.
+ */
 static bool reload_proxy(const struct cage_paths *p)
 {
 	char path[PATH_MAX + 32], buf[32] = "", comm[32] = "";
 	long pid;
 	FILE *f;
+
+	if (daemon_is_idle(p->run_dir, "cage-proxy"))
+		return true;
 
 	snprintf(path, sizeof(path), "%s/cage-proxy.pid", p->run_dir);
 	f = fopen(path, "re");

@@ -87,9 +87,13 @@ static void domains_text(const char *title, const struct cage_domain_list *l)
 	}
 }
 
-/* Calls fn once per pid file in the run dir (DAEMON.pid): name, pid, alive. */
+/*
+ * Calls fn once per daemon of the run dir, by its pid file (DAEMON.pid) or its idle marker
+ * (DAEMON.idle: exited under proxy.idle_exit, started by the next connection): name, pid, state.
+ */
 static void each_daemon(const struct cage_paths *p,
-			void (*fn)(const char *name, pid_t pid, bool alive, void *arg), void *arg)
+			void (*fn)(const char *name, pid_t pid, const char *state, void *arg),
+			void *arg)
 {
 	char path[PATH_MAX + 300], names[32][64];
 	struct dirent *de;
@@ -101,37 +105,44 @@ static void each_daemon(const struct cage_paths *p,
 	while ((de = readdir(d)) && n < 32) {
 		size_t len = strlen(de->d_name);
 
-		if (len > 4 && len < 64 && !strcmp(de->d_name + len - 4, ".pid"))
-			snprintf(names[n++], 64, "%.*s", (int)(len - 4), de->d_name);
+		if (len > 4 && len < 64 && (!strcmp(de->d_name + len - 4, ".pid") ||
+					    !strcmp(de->d_name + len - 5, ".idle")))
+			snprintf(names[n++], 64, "%.*s", (int)(len - (de->d_name[len - 1] == 'd' ? 4 : 5)),
+				 de->d_name);
 	}
 	closedir(d);
 	qsort(names, (size_t)n, 64, (int (*)(const void *, const void *))strcmp);
 	for (int i = 0; i < n; i++) {
 		pid_t pid;
+		bool alive;
 
+		if (i && !strcmp(names[i], names[i - 1]))
+			continue;   /* both files for a moment, during a wake-up */
 		snprintf(path, sizeof(path), "%s/%s.pid", p->run_dir, names[i]);
 		pid = pidfile_read(path);
 		/* The monitor is cagectl itself; the daemons are named like their pid file. */
+		alive = pid > 0 && pid_runs(pid, strcmp(names[i], "monitor") ? names[i] : "cagectl");
 		fn(names[i], pid > 0 ? pid : 0,
-		   pid > 0 && pid_runs(pid, strcmp(names[i], "monitor") ? names[i] : "cagectl"), arg);
+		   alive ? "running" : daemon_is_idle(p->run_dir, names[i]) ? "idle" : "not running", arg);
 	}
 }
 
-static void daemon_json(const char *name, pid_t pid, bool alive, void *arg)
+static void daemon_json(const char *name, pid_t pid, const char *state, void *arg)
 {
 	struct json_buf *jb = arg;
 
 	jb_elem_open(jb);
 	jb_str(jb, "name", name);
 	jb_int(jb, "pid", pid);
-	jb_bool(jb, "alive", alive);
+	jb_bool(jb, "alive", !strcmp(state, "running"));
+	jb_str(jb, "state", state);
 	jb_close(jb);
 }
 
-static void daemon_text(const char *name, pid_t pid, bool alive, void *arg)
+static void daemon_text(const char *name, pid_t pid, const char *state, void *arg)
 {
 	(void)arg;
-	printf("    %-14s pid %-8d %s\n", name, (int)pid, alive ? "running" : "not running");
+	printf("    %-14s pid %-8d %s\n", name, (int)pid, state);
 }
 
 static int pinned_maps(const struct cage_paths *p, char names[][64], int max)

@@ -49,6 +49,22 @@ static const char *view_state(const struct cage_view *v)
 	return v->monitor_alive ? "running" : "enforcing-unmonitored";
 }
 
+/* running (pid N), idle (proxy.idle_exit: the next connection starts it) or not running. */
+static const char *daemon_state(const struct cage_view *v, const char *name, pid_t *pid)
+{
+	char path[PATH_MAX + 80];
+
+	snprintf(path, sizeof(path), "%s/%s.pid", v->p.run_dir, name);
+	*pid = pidfile_read(path);
+	if (*pid > 0 && pid_runs(*pid, name))
+		return "running";
+	*pid = 0;
+	return daemon_is_idle(v->p.run_dir, name) ? "idle" : "not running";
+}
+
+static const char *const daemon_names[] = { "cage-proxy", "cage-dns" };
+static const char *const daemon_labels[] = { "proxy:", "dns:" };
+
 static void print_view_json(const struct cage_view *v, bool detail)
 {
 	char buf[8192], addr[INET6_ADDRSTRLEN];
@@ -63,6 +79,16 @@ static void print_view_json(const struct cage_view *v, bool detail)
 		jb_str(&jb, "problem", v->what);
 	jb_int(&jb, "monitor_pid", v->monitor_alive ? v->monitor : 0);
 	jb_int(&jb, "processes", v->nprocs < 0 ? 0 : v->nprocs);
+	if (v->monitor_alive) {
+		jb_key(&jb, "daemons");
+		jb_open(&jb);
+		for (size_t i = 0; i < 2; i++) {
+			pid_t pid;
+
+			jb_str(&jb, daemon_names[i], daemon_state(v, daemon_names[i], &pid));
+		}
+		jb_close(&jb);
+	}
 	if (v->have_state) {
 		inet_ntop(AF_INET, &v->st.addrs.cage4, addr, sizeof(addr));
 		jb_str(&jb, "ipv4", addr);
@@ -105,6 +131,18 @@ static void print_view_text(const struct cage_view *v, bool detail)
 	       v->st.addrs.host_ifname);
 	printf("  monitor:   %s (pid %d)\n", v->monitor_alive ? "running" : "not running",
 	       v->monitor_alive ? v->monitor : 0);
+	for (size_t i = 0; v->monitor_alive && i < 2; i++) {
+		pid_t pid;
+		const char *state = daemon_state(v, daemon_names[i], &pid);
+
+		if (pid)
+			printf("  %-10s %s (pid %d)\n", daemon_labels[i], state, (int)pid);
+		else if (!strcmp(state, "idle"))
+			printf("  %-10s idle: no connection for proxy.idle_exit; the next one starts it\n",
+			       daemon_labels[i]);
+		else
+			printf("  %-10s %s\n", daemon_labels[i], state);
+	}
 	printf("  processes: %d\n", v->nprocs < 0 ? 0 : v->nprocs);
 	printf("  pins:      %s\n", v->p.pin_dir);
 	if (detail && cli_read_stats(&v->p, counts) > 0) {

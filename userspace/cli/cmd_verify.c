@@ -278,6 +278,11 @@ int do_verify(int argc, char **argv)
 	for (size_t i = 0; i < 2; i++) {
 		bool alive = daemon_alive(&p, daemons[i], &pid);
 
+		if (!alive && daemon_is_idle(p.run_dir, daemons[i])) {
+			/* The probes' connection starts it (proxy.idle_exit): it is up when they run. */
+			result(&r, daemons[i], true, "idle (proxy.idle_exit): started by the next connection");
+			continue;
+		}
 		daemons_up &= alive;
 		if (alive)
 			result(&r, daemons[i], true, "running (pid %d)", (int)pid);

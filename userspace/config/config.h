@@ -138,6 +138,9 @@ struct cage_config_file {
 	uint16_t proxy_port;                    /* transparent; default 15001 */
 	uint16_t explicit_port;                 /* default 3128 */
 	char *upstream_ca;                      /* extra PEM trusted for upstream TLS, or NULL */
+	uint32_t proxy_idle_exit;               /* seconds without a connection before cage-proxy
+						 * exits (the monitor starts it again on the next
+						 * one); default 300; 0 = off */
 };
 
 /*

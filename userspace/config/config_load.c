@@ -157,14 +157,35 @@ static int parse_upstream_ca(struct loader *ld, const struct ynode *v, void *ctx
 	return err;
 }
 
+/* A duration, or off (also false, 0): the proxy then never exits on its own. */
+static int parse_idle_exit(struct loader *ld, const struct ynode *v, void *ctx)
+{
+	int64_t seconds;
+	int err;
+
+	if (v->kind == YNODE_SCALAR && (!strcmp(v->text, "off") || !strcmp(v->text, "false") ||
+					!strcmp(v->text, "0"))) {
+		ld->cfg->proxy_idle_exit = 0;
+		return 0;
+	}
+	err = cfg_duration(ld, v, &seconds);
+	if (err)
+		return err;
+	if (seconds > 7 * 86400)
+		return cfg_fail(ld, v, "idle_exit is at most 1w (or off), got '%.40s'", v->text);
+	ld->cfg->proxy_idle_exit = (uint32_t)seconds;
+	return 0;
+}
+
 static int parse_proxy(struct loader *ld, const struct ynode *v, void *ctx)
 {
 	static const struct key_spec keys[] = {
 		{ "port", parse_proxy_port, NULL },
 		{ "explicit_port", parse_explicit_port, NULL },
 		{ "upstream_ca", parse_upstream_ca, NULL },
+		{ "idle_exit", parse_idle_exit, NULL },
 	};
-	int err = cfg_walk_map(ld, v, keys, 3, NULL);
+	int err = cfg_walk_map(ld, v, keys, 4, NULL);
 
 	if (!err && ld->cfg->proxy_port == ld->cfg->explicit_port)
 		return cfg_fail(ld, v, "port and explicit_port must differ (both %u)", ld->cfg->proxy_port);
@@ -227,6 +248,7 @@ static void set_defaults(struct cage_config_file *cfg)
 	cfg->capture_max_body = 64ull << 10;
 	cfg->proxy_port = 15001;
 	cfg->explicit_port = 3128;
+	cfg->proxy_idle_exit = 300;
 }
 
 /* Ports default to 80 and 443 only when neither spelling (inspect, agentcage's allow) set them. */

@@ -14,6 +14,14 @@
 
 #include "enforce/daemon.h"
 
+bool daemon_is_idle(const char *run_dir, const char *name)
+{
+	char path[PATH_MAX + 80];
+
+	snprintf(path, sizeof(path), "%s/%s.idle", run_dir, name);
+	return access(path, F_OK) == 0;
+}
+
 int pidfile_write(const char *path, pid_t pid)
 {
 	char tmp[PATH_MAX + 8], buf[32];

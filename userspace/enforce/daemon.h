@@ -6,6 +6,15 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+/*
+ * The exit status of a daemon that stopped because it was idle (cage-proxy, proxy.idle_exit):
+ * not a failure. The monitor keeps its listening sockets and starts it again when one of them
+ * has a connection waiting; meanwhile <run_dir>/<daemon>.idle exists instead of its pid file.
+ */
+#define DAEMON_EXIT_IDLE 75
+/* Whether <run_dir>/<name>.idle exists: the daemon is idle, started on the next connection. */
+bool daemon_is_idle(const char *run_dir, const char *name);
+
 int pidfile_write(const char *path, pid_t pid);
 pid_t pidfile_read(const char *path);             /* pid or -errno */
 /* Whether pid is alive and its executable's name contains `name` (guards against pid reuse). */

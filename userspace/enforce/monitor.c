@@ -243,6 +243,8 @@ int monitor_run(const struct cage_paths *p, const struct cage_state *st, int rea
 	if (err)
 		goto out;
 	sv_ready = true;
+	ev.data.fd = sv.wake_fd;
+	epoll_ctl(efd, EPOLL_CTL_ADD, sv.wake_fd, &ev);
 	snprintf(cfg_path, sizeof(cfg_path), "%s/cage.yaml", p->state_dir);
 	memset(&diag, 0, sizeof(diag));
 	if (cage_config_load_copy(cfg_path, st->config_path, &cfg, &diag, NULL, NULL) == 0)
@@ -290,6 +292,8 @@ int monitor_run(const struct cage_paths *p, const struct cage_state *st, int rea
 		for (int i = 0; i < n; i++) {
 			if (evs[i].data.fd == sfd)
 				running = handle_signal(sfd, &sv, log);
+			else if (evs[i].data.fd == sv.wake_fd)
+				supervisor_wake(&sv);
 			else
 				ring_buffer__consume(rb);
 		}

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -178,6 +179,9 @@ int supervisor_init(struct supervisor *s, const struct cage_paths *p, const stru
 	s->p = p;
 	s->st = st;
 	s->log = log;
+	s->wake_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->wake_fd < 0)
+		return -errno;
 	for (int i = 0; i < DAEMON_COUNT; i++) {
 		struct supervised *d = &s->d[i];
 
@@ -357,7 +361,8 @@ static void await_ready(struct supervisor *s, struct supervised *d, int ready_r,
 		timing_mark(d, "ready");
 		snprintf(pidfile, sizeof(pidfile), "%s/%s.pid", s->p->run_dir, d->name);
 		pidfile_write(pidfile, d->pid);
-		audit_daemon(s, d, d->restarts ? "daemon.restarted" : "daemon.started", "info", -1);
+		audit_daemon(s, d, d->woken ? "daemon.woken" : d->restarts ? "daemon.restarted" :
+			     "daemon.started", "info", -1);
 	} else {
 		/* The exit goes through the normal restart path, with its backoff. */
 		audit_daemon(s, d, "daemon.not_ready", "error", -1);
@@ -365,6 +370,7 @@ static void await_ready(struct supervisor *s, struct supervised *d, int ready_r,
 		if (waitpid(d->pid, &status, 0) == d->pid)
 			supervisor_reaped(s, d->pid, status);
 	}
+	d->woken = false;
 	close(ready_r);
 }
 
@@ -378,7 +384,8 @@ void supervisor_tick(struct supervisor *s)
 		struct supervised *d = &s->d[i];
 
 		ready_r[i] = -1;
-		if (!d->wanted || d->pid || now < d->next_start_ms || pipe2(pipefd, O_CLOEXEC))
+		if (!d->wanted || d->pid || d->idle || now < d->next_start_ms ||
+		    pipe2(pipefd, O_CLOEXEC))
 			continue;
 		timing_mark(d, "spawn");
 		d->pid = spawn_daemon(s, d, pipefd[1]);
@@ -396,6 +403,83 @@ void supervisor_tick(struct supervisor *s)
 			await_ready(s, &s->d[i], ready_r[i], deadline);
 }
 
+static void idle_marker(struct supervisor *s, const struct supervised *d, bool set)
+{
+	char path[PATH_MAX + 16];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s.idle", s->p->run_dir, d->name);
+	if (!set) {
+		unlink(path);
+		return;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Watches (or stops watching) the daemon's listening sockets for a waiting connection. */
+static int watch_sockets(struct supervisor *s, struct supervised *d, bool on)
+{
+	for (int j = 0; j < d->n_fds; j++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)d->kind };
+
+		if (!on) {
+			epoll_ctl(s->wake_fd, EPOLL_CTL_DEL, d->fds[j], NULL);
+		} else if (epoll_ctl(s->wake_fd, EPOLL_CTL_ADD, d->fds[j], &ev)) {
+			int err = -errno;
+
+			while (j-- > 0)
+				epoll_ctl(s->wake_fd, EPOLL_CTL_DEL, d->fds[j], NULL);
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* Leaves the idle state: stop watching; the next tick starts the daemon if it is wanted. */
+static void leave_idle(struct supervisor *s, struct supervised *d)
+{
+	if (!d->idle)
+		return;
+	watch_sockets(s, d, false);
+	idle_marker(s, d, false);
+	d->idle = false;
+	d->next_start_ms = 0;
+}
+
+/* The daemon exited because it was idle: not a failure, no backoff, started on demand. */
+static void enter_idle(struct supervisor *s, struct supervised *d)
+{
+	int err = watch_sockets(s, d, true);
+
+	d->restarts = 0;
+	d->next_start_ms = 0;
+	if (err) {
+		/* Can't watch: run it again now rather than leave the sockets unserved. */
+		p_warn("%s: can't watch its sockets (%s): starting it again", d->name, strerror(-err));
+		return;
+	}
+	d->idle = true;
+	idle_marker(s, d, true);
+}
+
+void supervisor_wake(struct supervisor *s)
+{
+	struct epoll_event evs[8];
+	int n = epoll_wait(s->wake_fd, evs, 8, 0);
+
+	for (int i = 0; i < n; i++) {
+		struct supervised *d = &s->d[evs[i].data.u32 % DAEMON_COUNT];
+
+		if (!d->idle)
+			continue;
+		leave_idle(s, d);
+		d->woken = true;
+		timing_mark(d, "wake");
+	}
+}
+
 bool supervisor_reaped(struct supervisor *s, pid_t pid, int status)
 {
 	char pidfile[PATH_MAX + 16];
@@ -406,6 +490,14 @@ bool supervisor_reaped(struct supervisor *s, pid_t pid, int status)
 
 		if (d->pid != pid)
 			continue;
+		if (d->wanted && WIFEXITED(status) && WEXITSTATUS(status) == DAEMON_EXIT_IDLE) {
+			audit_daemon(s, d, "daemon.idle", "info", -1);
+			snprintf(pidfile, sizeof(pidfile), "%s/%s.pid", s->p->run_dir, d->name);
+			unlink(pidfile);
+			d->pid = 0;
+			enter_idle(s, d);
+			return true;
+		}
 		audit_daemon(s, d, "daemon.exited", d->wanted ? "error" : "info", status);
 		snprintf(pidfile, sizeof(pidfile), "%s/%s.pid", s->p->run_dir, d->name);
 		unlink(pidfile);
@@ -454,6 +546,7 @@ static void stop_all(struct supervisor *s)
 void supervisor_set_wanted(struct supervisor *s, bool wanted)
 {
 	for (int i = 0; i < DAEMON_COUNT; i++) {
+		leave_idle(s, &s->d[i]);
 		s->d[i].wanted = wanted && s->d[i].path[0];
 		s->d[i].restarts = 0;
 		s->d[i].next_start_ms = 0;
@@ -468,6 +561,9 @@ void supervisor_shutdown(struct supervisor *s)
 	for (int i = 0; i < DAEMON_COUNT; i++)
 		for (int j = 0; j < s->d[i].n_fds; j++)
 			close(s->d[i].fds[j]);
+	if (s->wake_fd >= 0)
+		close(s->wake_fd);
+	s->wake_fd = -1;
 }
 
 int supervisor_next_timeout(const struct supervisor *s)
@@ -477,7 +573,7 @@ int supervisor_next_timeout(const struct supervisor *s)
 	for (int i = 0; i < DAEMON_COUNT; i++) {
 		const struct supervised *d = &s->d[i];
 
-		if (d->wanted && !d->pid && d->next_start_ms < best)
+		if (d->wanted && !d->pid && !d->idle && d->next_start_ms < best)
 			best = d->next_start_ms;
 	}
 	if (best == UINT64_MAX)

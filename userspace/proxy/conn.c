@@ -299,6 +299,7 @@ void px_conn_close(struct px_conn *c)
 	policy_put(c->pol);
 	c->pol = NULL;
 	atomic_fetch_sub(&px.n_conns, 1);
+	px_idle_touch();
 	c->dead = true;
 	c->next = w->dead;
 	c->prev = NULL;
@@ -344,13 +345,16 @@ static void deny_conn(struct px_conn *c, const char *event, const char *reason, 
 	c->phase = PH_CLOSING;
 }
 
-void px_conn_accept(struct px_worker *w, int lfd, bool explicit_port)
+static void accept_batch(struct px_worker *w, int lfd, bool explicit_port)
 {
 	struct sockaddr_storage peer, local;
 	socklen_t plen = sizeof(peer), llen = sizeof(local);
 	int fd, one = 1;
 
 	for (;;) {
+		/* Stopping (SIGTERM, or idle.c): what waits in the queue is the next proxy's. */
+		if (atomic_load(&px.stopping))
+			return;
 		fd = accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return; /* EAGAIN: another worker took it, or the queue is empty */
@@ -401,6 +405,7 @@ void px_conn_accept(struct px_worker *w, int lfd, bool explicit_port)
 		llen = sizeof(local);
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		c->t_start_ms = c->last_active_ms = px_now_ms();
+		atomic_store(&px.last_active_ms, c->t_start_ms);
 		c->header_deadline_ms = c->t_start_ms + PX_HEADER_TIMEOUT_MS;
 		c->phase = explicit_port ? PH_EXPLICIT : PH_CLASSIFY;
 		if (explicit_port)
@@ -421,6 +426,14 @@ void px_conn_accept(struct px_worker *w, int lfd, bool explicit_port)
 		}
 		px_conn_drive(c);
 	}
+}
+
+/* Under the accept gate: idle.c decides "no connection" only between two batches. */
+void px_conn_accept(struct px_worker *w, int lfd, bool explicit_port)
+{
+	pthread_rwlock_rdlock(&px.accept_gate);
+	accept_batch(w, lfd, explicit_port);
+	pthread_rwlock_unlock(&px.accept_gate);
 }
 
 /* --- classification ----------------------------------------------------------------------- */

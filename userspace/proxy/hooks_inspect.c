@@ -214,6 +214,15 @@ void px_insp_known_values(const struct cage_config_file *cfg, const struct secre
 	inspect_chain_free(c);
 }
 
+bool px_insp_settled(double after_s)
+{
+	struct inspect_chain *c = chain_current();
+	bool settled = inspect_chain_settled(c, after_s);
+
+	inspect_chain_free(c);
+	return settled;
+}
+
 bool px_insp_active(void)
 {
 	bool on;

@@ -30,6 +30,8 @@ int px_insp_load(const struct cage_config_file *cfg, const struct secrets_rulese
 /* The real values (from rs) of the current chain's secrets, matched by name; cfg is unused. */
 void px_insp_known_values(const struct cage_config_file *cfg, const struct secrets_ruleset *rs);
 bool px_insp_active(void);
+/* The chain's shared state (rate buckets, split values) is a fresh chain's, after_s from now. */
+bool px_insp_settled(double after_s);
 
 /* A request head; *out is the session (NULL when the chain is off). BLOCK fills blk. */
 enum proxy_verdict px_insp_request(const struct proxy_msg_info *info, const struct http1_message *m,

@@ -3,7 +3,9 @@
  * cage-proxy: the per-cage inspecting proxy. Started as root by the cage monitor with its
  * listening sockets already bound; opens what needs root (audit log, pinned maps, CA key,
  * config), drops to the proxy user under seccomp, reports ready, then serves until SIGTERM.
- * SIGHUP reloads the config into a new policy without touching live connections.
+ * SIGHUP reloads the config into a new policy without touching live connections. With no
+ * connection for proxy.idle_exit it exits with DAEMON_EXIT_IDLE (idle.c); the monitor starts it
+ * again on the next one.
  *
  * cage-proxy --cage NAME --config FILE --pins DIR --audit FILE --ca-dir DIR --uid U --gid G
  *            --transparent-fd N[,N] --explicit-fd N[,N] [--upstream-ca FILE] [--workers N]
@@ -28,6 +30,7 @@
 #include "audit/audit.h"
 #include "config/config.h"
 #include "enforce/bpf_loader.h"
+#include "enforce/daemon.h"
 #include "enforce/origdst.h"
 #include "enforce/paths.h"
 #include "inspect/scan_cache.h"
@@ -287,6 +290,7 @@ int main(int argc, char **argv)
 	pthread_t *threads = NULL;
 	sigset_t set;
 	long n_workers;
+	bool idle = false;
 	int err;
 
 	log_prog = "cage-proxy";
@@ -302,6 +306,7 @@ int main(int argc, char **argv)
 	px.dns_allow_fallback = o.fallback;
 	px.origdst_fd = px.dns_allow_fd = -1;
 	px.stop_fd = eventfd(0, EFD_CLOEXEC);
+	pthread_rwlock_init(&px.accept_gate, NULL);
 	if ((err = add_fds(o.transparent_fds, false)) || (err = add_fds(o.explicit_fds, true))) {
 		p_err("listening fds: %s", strerror(-err));
 		return 1;
@@ -399,6 +404,7 @@ int main(int argc, char **argv)
 		}
 	}
 	start_mark("ready");
+	px_idle_touch();
 	if (o.ready_fd >= 0) {
 		ssize_t n = write((int)o.ready_fd, "1", 1);
 
@@ -430,12 +436,20 @@ int main(int argc, char **argv)
 		} else if (sig == SIGTERM || sig == SIGINT) {
 			break;
 		}
+		if (px_idle_stop(atomic_load(&px.policy))) {
+			p_info("no connection for %u s: exiting until the next one (proxy.idle_exit)",
+			       atomic_load(&px.policy)->idle_exit_s);
+			idle = true;
+			break;
+		}
 	}
 	atomic_store(&px.stopping, true);
 	if (px.stop_fd >= 0 && write(px.stop_fd, &(uint64_t){ 1 }, sizeof(uint64_t)) < 0)
 		p_warn("can't wake the workers: %s", strerror(errno));
 	for (long i = 0; i < n_workers; i++)
 		pthread_join(threads[i], NULL);
+	/* The last second's counts: the next start (idle exit, restart) resumes from the file. */
+	px_metrics_publish();
 	audit_close(px.audit);
-	return 0;
+	return idle ? DAEMON_EXIT_IDLE : 0;
 }

@@ -149,6 +149,7 @@ int policy_build(const struct cage_config_file *cfg, struct proxy_policy **out)
 		port_set(p->inspect_ports, cfg->tcp_inspect.v[i]);
 	for (size_t i = 0; i < cfg->tcp_passthrough.n; i++)
 		port_set(p->passthrough_ports, cfg->tcp_passthrough.v[i]);
+	p->idle_exit_s = cfg->proxy_idle_exit;
 	/* The first usable upstream resolver; the others are for cage-dns's failover. */
 	for (size_t i = 0; i < cfg->dns_upstream.n; i++)
 		if (!parse_dns_server(cfg->dns_upstream.v[i], &p->dns_upstream, &p->dns_upstream_len))

@@ -49,6 +49,7 @@ struct proxy_policy {
 	struct sockaddr_storage dns_upstream; /* for the explicit path; ss_family 0 when none */
 	socklen_t dns_upstream_len;
 	int64_t next_expiry;            /* unix s: an entry expires, rebuild then (main.c); 0 never */
+	uint32_t idle_exit_s;           /* proxy.idle_exit: exit when idle this long (idle.c); 0 never */
 };
 
 struct policy_verdict {

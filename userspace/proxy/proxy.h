@@ -8,6 +8,7 @@
 #define CAGE_PROXY_PROXY_H
 
 #include <openssl/ssl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -43,6 +44,10 @@ struct px_global {
 	unsigned max_conns;
 	bool dns_allow_fallback;            /* see docs/proxy.md: until cage-dns fills dns_allow */
 	atomic_bool stopping;
+	/* Workers hold it for reading while they accept; idle.c takes it for writing to decide,
+	 * with no accept in flight, that no connection is open. */
+	pthread_rwlock_t accept_gate;
+	atomic_uint_fast64_t last_active_ms;   /* the last accept or close (px_now_ms) */
 	int stop_fd;                /* eventfd written once on SIGTERM: wakes every worker at once */
 	int listen_fd[PX_MAX_LISTENERS];
 	bool listen_explicit[PX_MAX_LISTENERS];
@@ -189,6 +194,12 @@ struct px_worker {
 };
 
 uint64_t px_now_ms(void);
+
+/* idle.c: proxy.idle_exit */
+void px_idle_touch(void);
+/* Connection-free for the policy's idle_exit, the chain settled: stops the workers (they accept
+ * nothing more) and returns true; the caller exits with DAEMON_EXIT_IDLE. */
+bool px_idle_stop(const struct proxy_policy *pol);
 
 /* loop.c */
 int px_worker_run(struct px_worker *w);
