@@ -242,11 +242,21 @@ static void bundle_parse(struct proxy_tls *t)
 {
 	X509_STORE *store = SSL_CTX_get_cert_store(t->upstream_ctx);
 	STACK_OF(X509_INFO) *infos = NULL;
-	BIO *bio;
+	BIO *bio, *fd_bio;
 
 	if (lseek(t->bundle_fd, 0, SEEK_SET) < 0)
 		return;
-	bio = BIO_new_fd(t->bundle_fd, BIO_NOCLOSE);
+	/*
+	 * A buffer in front of the fd: the PEM reader asks for a line at a time, and a bare fd BIO
+	 * answers that with one read(2) per byte (220,000 system calls, ~150 ms, for Debian's
+	 * bundle; 4 KiB reads now).
+	 */
+	fd_bio = BIO_new_fd(t->bundle_fd, BIO_NOCLOSE);
+	bio = fd_bio ? BIO_new(BIO_f_buffer()) : NULL;
+	if (bio)
+		bio = BIO_push(bio, fd_bio);
+	else
+		BIO_free(fd_bio);
 	if (bio)
 		infos = PEM_X509_INFO_read_bio(bio, NULL, NULL, "");
 	for (int i = 0; infos && i < sk_X509_INFO_num(infos); i++) {
@@ -258,7 +268,7 @@ static void bundle_parse(struct proxy_tls *t)
 			X509_STORE_add_crl(store, info->crl);
 	}
 	sk_X509_INFO_pop_free(infos, X509_INFO_free);
-	BIO_free(bio);
+	BIO_free_all(bio);
 	ERR_clear_error();
 }
 
