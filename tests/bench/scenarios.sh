@@ -11,7 +11,7 @@
 #   mitmdump-regular    lab-bcli, explicit HTTP proxy (curl -x), no redirect
 #   dnsmasq             lab-bcli, queries sent to dnsmasq on lab-host
 
-cage_of() { case $1 in cagectl) echo bench ;; cagectl-off) echo bench-off ;; cagectl-all) echo bench-all ;; esac; }
+cage_of() { case $1 in cagectl) echo bench ;; cagectl-off) echo bench-off ;; cagectl-all) echo bench-all ;; cagectl-idle) echo bench-idle ;; esac; }
 is_cage() { case $1 in cagectl*) return 0 ;; esac; return 1; }
 
 in_ns_hosts() { local ns=$1; shift; nsenter --net=/run/netns/"$ns" -- unshare -m -- sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' "$B/hosts" "$@"; }
@@ -153,6 +153,35 @@ m_idle() {
 	fi
 	set -- $(grep '^ready' "$out")
 	echo "$before $ready $2 $3"
+}
+
+# m_idle_exit: the bench-idle cage (proxy.idle_exit 3s), just up: "kib up_ms wake_ms again_ms".
+# curl's time for one HTTPS request to a proxy that has served none since its start (a leaf
+# minted, the trust bundle parsed, a full upstream handshake); then, once the proxy has exited,
+# VmRSS of what the idle cage's daemons hold (cage-dns; no cage-proxy) and the same request
+# again, which now also waits for the proxy's start; then once more with the proxy up and warm.
+m_idle_exit() {
+	local st kib tls out t=()
+	tls=$(curl_tls_opts cagectl-idle)
+	for round in up wake again; do
+		if [ "$round" = wake ]; then
+			for _ in $(seq 100); do
+				st=$(in_host "$CAGECTL" status bench-idle --json 2>/dev/null)
+				case $st in *'"cage-proxy":"idle"'*) break ;; esac
+				sleep 0.1
+			done
+			case $st in *'"cage-proxy":"idle"'*) ;; *) echo "ERR:bench-idle's cage-proxy did not exit"; return ;; esac
+			kib=$(rss_kib $(daemon_pid bench-idle cage-proxy) $(daemon_pid bench-idle cage-dns))
+		fi
+		# shellcheck disable=SC2086 # tls is a list of options
+		out=$(run_in cagectl-idle curl -sS --http1.1 --max-time 30 $tls -o /dev/null \
+			-w '%{http_code} %{time_total}' "$ORIGIN:8443/1k" 2>&1 | tail -1)
+		set -- $out
+		[ "${1:-}" = 200 ] || { echo "ERR:curl ($round): $(echo "$out" | head -c 160)"; return; }
+		t+=("$2")
+	done
+	awk -v k="$kib" -v a="${t[0]}" -v b="${t[1]}" -v c="${t[2]}" \
+		'BEGIN { printf "%d %.1f %.1f %.1f\n", k, a * 1000, b * 1000, c * 1000 }'
 }
 
 # Scenario 9 (no lab): the inspector chain over 5 MB bodies, cagectl (inspect_bench --tsv)

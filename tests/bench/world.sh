@@ -5,7 +5,8 @@
 #   lab-host : the peers (mitmdump, haproxy, squid, dnsmasq, a copy relay), a client netns
 #              lab-bcli behind veth lab-bh0, and nft table `ip cagebench` whose one prerouting rule
 #              redirects the client's connections to ALLOW4:8443/8444 to the peer being measured.
-#   cages    : bench (8443 inspected, 8444 passthrough), bench-off and bench-all (inspector chains).
+#   cages    : bench (8443 inspected, 8444 passthrough), bench-off and bench-all (inspector chains),
+#              bench-idle (proxy.idle_exit 3s; the others keep their proxy up: idle_exit off).
 #
 # Every process started here is recorded in $B/pids and stopped by pid; everything else lives in
 # namespaces that `scripts/lab down` or bench_world_down deletes.
@@ -237,7 +238,8 @@ peer_dnsmasq_up() {
 # inspector, one with every built-in inspector that does not throttle.
 write_cage_yamls() {
 	local name insp
-	for name in bench bench-off bench-all; do
+	for name in bench bench-off bench-all bench-idle; do
+		idle_exit=off
 		# An `inspectors:` list adjusts the default chain (it does not replace it), so "off"
 		# turns each one off. The rate limiter (default 10 requests/s per host, burst 50)
 		# would answer most of wrk's requests with 429: it stays in the chain, with a bucket
@@ -249,6 +251,7 @@ write_cage_yamls() {
 				insp+=$'\n'"  - {name: $i, enabled: false}"
 			done ;;
 		bench-all) insp=$'inspectors:\n  - domain\n  - secrets\n  - body_size\n  - name: entropy\n    config: {threshold: 7.5}\n  - content_type\n  - name: rate_limit\n    config: {rate: 1000000, burst: 1000000}' ;;
+		bench-idle) insp=''; idle_exit=3s ;;
 		esac
 		cat >"$B/$name.yaml" <<-EOF
 		name: $name
@@ -266,6 +269,7 @@ write_cage_yamls() {
 		  log_allowed: true
 		proxy:
 		  upstream_ca: $LAB_CA
+		  idle_exit: $idle_exit
 		mounts:
 		  - source: $CLIENT_FILES
 		    target: $CLIENT_FILES
@@ -308,7 +312,7 @@ cpu_ticks() { local s=0 p v; for p in "$@"; do v=$(awk '{print $14 + $15}' /proc
 quiesce() {
 	local f pids a b c p
 	pids=$(cat "$B"/pids/*.pid 2>/dev/null)
-	for c in bench bench-off bench-all; do
+	for c in bench bench-off bench-all bench-idle; do
 		pids="$pids $(daemon_pid "$c" cage-proxy) $(daemon_pid "$c" cage-dns)"
 	done
 	pids="$pids $(for p in $pids; do cat /proc/"$p"/task/*/children 2>/dev/null; done)"
@@ -323,7 +327,7 @@ quiesce() {
 
 bench_world_down() {
 	local f pid
-	for c in bench bench-off bench-all; do cage_down "$c"; done
+	for c in bench bench-off bench-all bench-idle; do cage_down "$c"; done
 	for f in "$B"/pids/*.pid; do
 		[ -e "$f" ] || continue
 		kill -TERM "$(cat "$f")" 2>/dev/null

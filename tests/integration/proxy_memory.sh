@@ -3,7 +3,9 @@
 # Idle memory and start-up of the daemons (issue 3: idle RSS; issue 2: up to ready): a cage in a
 # throwaway host netns, its idle cage-proxy measured from /proc. Shared-library pages (RssFile:
 # libcrypto, libc, libstdc++, libhs are most of it) are shared with every other process that maps
-# them, so the bound that matters is the private one (RssAnon); VmRSS gets a looser bound.
+# them, so the bound that matters is the private one (RssAnon); VmRSS gets a looser bound. This is
+# the proxy up with no connection; after proxy.idle_exit it exits and the idle cage holds no proxy
+# at all (tests/integration/proxy_idle_exit.sh).
 # Also: the compiled pattern database is cached under <state root>/.cache, root's only, and a
 # corrupt entry is ignored and rewritten, never trusted.
 . "$(dirname "$0")/../lib.sh"
