@@ -117,6 +117,12 @@ like "turning capture on needs a daemon restart" "$(X update "$C" -c "$T/cap.yam
 like "and says how" "$(X update "$C" -c "$T/cap.yaml" --dry-run)" "run 'cagectl restart $C'"
 like "the JSON lists it under needs_daemon_restart" \
 	"$(X update "$C" -c "$T/cap.yaml" --dry-run --json)" '"needs_daemon_restart":\["capture"\]'
+cp "$CAGECTL_STATE_DIR/$C/cage.yaml" "$T/px.yaml"
+printf 'proxy:\n  idle_exit: 2m\n' >> "$T/px.yaml"
+like "proxy.idle_exit applies live" "$(X update "$C" -c "$T/px.yaml" --dry-run)" "proxy.idle_exit +would apply live"
+printf '  upstream_ca: /etc/ssl/certs/ca-certificates.crt\n' >> "$T/px.yaml"
+like "proxy.upstream_ca needs down/up (the monitor passes it at start)" \
+	"$(X update "$C" -c "$T/px.yaml" --dry-run)" "proxy.upstream_ca +needs down/up"
 check "update applies" X -q update "$C" -c "$T/new.yaml"
 check "the config copy is the new one" cmp "$T/new.yaml" "$CAGECTL_STATE_DIR/$C/cage.yaml"
 sed "s/^name: .*/name: other/" "$T/new.yaml" > "$T/other.yaml"

@@ -178,6 +178,10 @@ static int config_diff(const struct cage_config_file *a, const struct cage_confi
 		a->n_exec_aliases != b->n_exec_aliases || a->command.n != b->command.n,
 		"workload (next exec)", APPLY_LIVE);
 	CHANGED(a->ephemeral != b->ephemeral, "ephemeral", APPLY_LIVE);
+	/* cage-proxy reads it with its policy; an idle one when it next starts. */
+	CHANGED(a->proxy_idle_exit != b->proxy_idle_exit, "proxy.idle_exit", APPLY_LIVE);
+	/* The monitor passes it to cage-proxy, from the config it read at `up`. */
+	CHANGED(!str_eq(a->upstream_ca, b->upstream_ca), "proxy.upstream_ca", APPLY_DOWN_UP);
 #undef CHANGED
 	return n;
 }
