@@ -103,12 +103,14 @@ static void each_daemon(const struct cage_paths *p,
 	if (!d)
 		return;
 	while ((de = readdir(d)) && n < 32) {
-		size_t len = strlen(de->d_name);
+		size_t len = strlen(de->d_name), suffix = 0;
 
-		if (len > 4 && len < 64 && (!strcmp(de->d_name + len - 4, ".pid") ||
-					    !strcmp(de->d_name + len - 5, ".idle")))
-			snprintf(names[n++], 64, "%.*s", (int)(len - (de->d_name[len - 1] == 'd' ? 4 : 5)),
-				 de->d_name);
+		if (len > 4 && !strcmp(de->d_name + len - 4, ".pid"))
+			suffix = 4;
+		else if (len > 5 && !strcmp(de->d_name + len - 5, ".idle"))
+			suffix = 5;
+		if (suffix && len < 64)
+			snprintf(names[n++], 64, "%.*s", (int)(len - suffix), de->d_name);
 	}
 	closedir(d);
 	qsort(names, (size_t)n, 64, (int (*)(const void *, const void *))strcmp);
