@@ -42,3 +42,15 @@ export CAGECTL_RUN_DIR=${CAGECTL_RUN_DIR:-/run/cagectl-test}
 export CAGECTL_STATE_DIR=${CAGECTL_STATE_DIR:-$TEST_ROOT/state}
 export CAGECTL_LOG_DIR=${CAGECTL_LOG_DIR:-$TEST_ROOT/log}
 audit_file() { echo "$CAGECTL_LOG_DIR/$1/audit.jsonl"; }
+# scratch_host_netns NS RESOLV: a throwaway host netns for a cage outside the lab, with a route out
+# into a veth whose peer is in the same netns (so cage-dns can open its upstream socket; nothing
+# leaves the netns), and a resolv.conf naming a TEST-NET resolver, exported for cage-dns. The
+# caller deletes NS in its EXIT trap.
+scratch_host_netns() {
+	ip netns add "$1" && ip -n "$1" link set lo up &&
+		ip -n "$1" link add up0 type veth peer name up1 && ip -n "$1" link set up0 up &&
+		ip -n "$1" addr add 192.0.2.1/24 dev up0 &&
+		ip -n "$1" route add default via 192.0.2.254 dev up0 || return 1
+	echo 'nameserver 192.0.2.53' > "$2"
+	export CAGECTL_RESOLV_CONF=$2
+}

@@ -16,12 +16,7 @@ CFG=$BUILD/bench-lifecycle.yaml
 RESOLV=$BUILD/bench-lifecycle.resolv
 H() { nsenter --net=/run/netns/$HOSTNS "$@"; }
 trap 'H "$CAGECTL" -q down benchlc >/dev/null 2>&1; ip netns delete $HOSTNS 2>/dev/null' EXIT
-ip netns add "$HOSTNS" && ip -n "$HOSTNS" link set lo up
-ip -n "$HOSTNS" link add bench0 type veth peer name bench1 && ip -n "$HOSTNS" link set bench0 up &&
-	ip -n "$HOSTNS" addr add 192.0.2.1/24 dev bench0 &&
-	ip -n "$HOSTNS" route add default via 192.0.2.254 dev bench0 || exit 1
-echo 'nameserver 192.0.2.53' > "$RESOLV"
-export CAGECTL_RESOLV_CONF=$RESOLV
+scratch_host_netns "$HOSTNS" "$RESOLV" || exit 1
 printf 'name: benchlc\ndomains:\n  allow: [api.allowed.test]\n' > "$CFG"
 ms() { date +%s%N; }
 ready() {

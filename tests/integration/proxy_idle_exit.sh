@@ -17,12 +17,7 @@ cleanup() {
 	ip netns delete "$HOSTNS" 2>/dev/null
 }
 trap cleanup EXIT
-ip netns add "$HOSTNS" && ip -n "$HOSTNS" link set lo up &&
-	ip -n "$HOSTNS" link add idl0 type veth peer name idl1 && ip -n "$HOSTNS" link set idl0 up &&
-	ip -n "$HOSTNS" addr add 192.0.2.1/24 dev idl0 &&
-	ip -n "$HOSTNS" route add default via 192.0.2.254 dev idl0 || { not_ok "host netns"; exit 1; }
-echo 'nameserver 192.0.2.53' > "$RESOLV"
-export CAGECTL_RESOLV_CONF=$RESOLV
+scratch_host_netns "$HOSTNS" "$RESOLV" || { not_ok "host netns"; exit 1; }
 printf 'name: %s\ndomains:\n  allow: [api.allowed.test]\nproxy:\n  idle_exit: 1s\n' "$CAGE" > "$CFG"
 AUDIT=$(audit_file "$CAGE")
 RUN=$CAGECTL_RUN_DIR/$CAGE

@@ -24,14 +24,7 @@ cleanup() {
 	ip netns delete "$HOSTNS" 2>/dev/null
 }
 trap cleanup EXIT
-# A route out (into a veth whose peer is in the same netns) so that cage-dns can open its
-# upstream socket; nothing can leave the netns.
-ip netns add "$HOSTNS" && ip -n "$HOSTNS" link set lo up &&
-	ip -n "$HOSTNS" link add mem0 type veth peer name mem1 && ip -n "$HOSTNS" link set mem0 up &&
-	ip -n "$HOSTNS" addr add 192.0.2.1/24 dev mem0 &&
-	ip -n "$HOSTNS" route add default via 192.0.2.254 dev mem0 || { not_ok "host netns"; exit 1; }
-echo 'nameserver 192.0.2.53' > "$RESOLV"
-export CAGECTL_RESOLV_CONF=$RESOLV
+scratch_host_netns "$HOSTNS" "$RESOLV" || { not_ok "host netns"; exit 1; }
 printf 'name: %s\ndomains:\n  allow: [api.allowed.test]\n' "$CAGE" > "$CFG"
 CACHE=$CAGECTL_STATE_DIR/.cache
 
