@@ -162,8 +162,8 @@ m_idle() {
 # again, which now also waits for the proxy's start; then once more with the proxy up and warm.
 m_idle_exit() {
 	local st kib tls out t=()
-	# The cage's CA alone, not the system bundle the cage's trust store holds: curl parses a
-	# bundle during every handshake (~30 ms here), which would hide the proxy's own share.
+	# The cage's CA alone, not the system bundle the cage's trust store holds: each curl process
+	# parses that bundle (~30 ms here), which would hide the proxy's own share.
 	tls="--cacert /etc/cage/ca.crt"
 	for round in up wake again; do
 		if [ "$round" = wake ]; then
