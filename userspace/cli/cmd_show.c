@@ -115,17 +115,18 @@ static void each_daemon(const struct cage_paths *p,
 	closedir(d);
 	qsort(names, (size_t)n, 64, (int (*)(const void *, const void *))strcmp);
 	for (int i = 0; i < n; i++) {
+		enum daemon_state st;
 		pid_t pid;
-		bool alive;
 
 		if (i && !strcmp(names[i], names[i - 1]))
 			continue;   /* both files for a moment, during a wake-up */
-		snprintf(path, sizeof(path), "%s/%s.pid", p->run_dir, names[i]);
-		pid = pidfile_read(path);
-		/* The monitor is cagectl itself; the daemons are named like their pid file. */
-		alive = pid > 0 && pid_runs(pid, strcmp(names[i], "monitor") ? names[i] : "cagectl");
-		fn(names[i], pid > 0 ? pid : 0,
-		   alive ? "running" : daemon_is_idle(p->run_dir, names[i]) ? "idle" : "not running", arg);
+		st = daemon_state(p->run_dir, names[i], &pid);
+		if (st != DAEMON_RUNNING) {
+			/* A stale pid file still names its pid, as before. */
+			snprintf(path, sizeof(path), "%s/%s.pid", p->run_dir, names[i]);
+			pid = pidfile_read(path);
+		}
+		fn(names[i], pid > 0 ? pid : 0, daemon_state_name(st), arg);
 	}
 }
 

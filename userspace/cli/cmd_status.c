@@ -49,19 +49,6 @@ static const char *view_state(const struct cage_view *v)
 	return v->monitor_alive ? "running" : "enforcing-unmonitored";
 }
 
-/* running (pid N), idle (proxy.idle_exit: the next connection starts it) or not running. */
-static const char *daemon_state(const struct cage_view *v, const char *name, pid_t *pid)
-{
-	char path[PATH_MAX + 80];
-
-	snprintf(path, sizeof(path), "%s/%s.pid", v->p.run_dir, name);
-	*pid = pidfile_read(path);
-	if (*pid > 0 && pid_runs(*pid, name))
-		return "running";
-	*pid = 0;
-	return daemon_is_idle(v->p.run_dir, name) ? "idle" : "not running";
-}
-
 static const char *const daemon_names[] = { "cage-proxy", "cage-dns" };
 static const char *const daemon_labels[] = { "proxy:", "dns:" };
 
@@ -85,7 +72,8 @@ static void print_view_json(const struct cage_view *v, bool detail)
 		for (size_t i = 0; i < 2; i++) {
 			pid_t pid;
 
-			jb_str(&jb, daemon_names[i], daemon_state(v, daemon_names[i], &pid));
+			jb_str(&jb, daemon_names[i],
+			       daemon_state_name(daemon_state(v->p.run_dir, daemon_names[i], &pid)));
 		}
 		jb_close(&jb);
 	}
@@ -133,15 +121,15 @@ static void print_view_text(const struct cage_view *v, bool detail)
 	       v->monitor_alive ? v->monitor : 0);
 	for (size_t i = 0; v->monitor_alive && i < 2; i++) {
 		pid_t pid;
-		const char *state = daemon_state(v, daemon_names[i], &pid);
+		enum daemon_state st = daemon_state(v->p.run_dir, daemon_names[i], &pid);
 
-		if (pid)
-			printf("  %-10s %s (pid %d)\n", daemon_labels[i], state, (int)pid);
-		else if (!strcmp(state, "idle"))
+		if (st == DAEMON_RUNNING)
+			printf("  %-10s running (pid %d)\n", daemon_labels[i], (int)pid);
+		else if (st == DAEMON_IDLE)
 			printf("  %-10s idle: no connection for proxy.idle_exit; the next one starts it\n",
 			       daemon_labels[i]);
 		else
-			printf("  %-10s %s\n", daemon_labels[i], state);
+			printf("  %-10s not running\n", daemon_labels[i]);
 	}
 	printf("  processes: %d\n", v->nprocs < 0 ? 0 : v->nprocs);
 	printf("  pins:      %s\n", v->p.pin_dir);

@@ -222,15 +222,6 @@ static void probe_results(struct results *r, const struct cage_paths *p, const s
 	}
 }
 
-static bool daemon_alive(const struct cage_paths *p, const char *daemon, pid_t *pid)
-{
-	char path[PATH_MAX + 40];
-
-	snprintf(path, sizeof(path), "%s/%s.pid", p->run_dir, daemon);
-	*pid = pidfile_read(path);
-	return *pid > 0 && pid_runs(*pid, daemon);
-}
-
 int do_verify(int argc, char **argv)
 {
 	static const char *const daemons[] = { "cage-proxy", "cage-dns" };
@@ -276,9 +267,10 @@ int do_verify(int argc, char **argv)
 	else
 		result(&r, "monitor", false, "not running: nothing audits kernel events or supervises the daemons");
 	for (size_t i = 0; i < 2; i++) {
-		bool alive = daemon_alive(&p, daemons[i], &pid);
+		enum daemon_state ds = daemon_state(p.run_dir, daemons[i], &pid);
+		bool alive = ds == DAEMON_RUNNING;
 
-		if (!alive && daemon_is_idle(p.run_dir, daemons[i])) {
+		if (ds == DAEMON_IDLE) {
 			/* The probes' connection starts it (proxy.idle_exit): it is up when they run. */
 			result(&r, daemons[i], true, "idle (proxy.idle_exit): started by the next connection");
 			continue;

@@ -22,6 +22,38 @@ bool daemon_is_idle(const char *run_dir, const char *name)
 	return access(path, F_OK) == 0;
 }
 
+void daemon_mark_idle(const char *run_dir, const char *name, bool set)
+{
+	char path[PATH_MAX + 80];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s.idle", run_dir, name);
+	if (!set) {
+		unlink(path);
+		return;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd >= 0)
+		close(fd);
+}
+
+enum daemon_state daemon_state(const char *run_dir, const char *name, pid_t *pid)
+{
+	char path[PATH_MAX + 80];
+
+	snprintf(path, sizeof(path), "%s/%s.pid", run_dir, name);
+	*pid = pidfile_read(path);
+	if (*pid > 0 && pid_runs(*pid, strcmp(name, "monitor") ? name : "cagectl"))
+		return DAEMON_RUNNING;
+	*pid = 0;
+	return daemon_is_idle(run_dir, name) ? DAEMON_IDLE : DAEMON_NOT_RUNNING;
+}
+
+const char *daemon_state_name(enum daemon_state st)
+{
+	return st == DAEMON_RUNNING ? "running" : st == DAEMON_IDLE ? "idle" : "not running";
+}
+
 int pidfile_write(const char *path, pid_t pid)
 {
 	char tmp[PATH_MAX + 8], buf[32];

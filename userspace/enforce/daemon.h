@@ -14,6 +14,17 @@
 #define DAEMON_EXIT_IDLE 75
 /* Whether <run_dir>/<name>.idle exists: the daemon is idle, started on the next connection. */
 bool daemon_is_idle(const char *run_dir, const char *name);
+/* Creates (set) or removes <run_dir>/<name>.idle; the monitor's. */
+void daemon_mark_idle(const char *run_dir, const char *name, bool set);
+
+enum daemon_state { DAEMON_RUNNING, DAEMON_IDLE, DAEMON_NOT_RUNNING };
+/*
+ * What <run_dir>/<name>.pid and .idle say of a daemon ("monitor" is cagectl itself): running
+ * (*pid is its live pid), idle, or not running (*pid 0 in both).
+ */
+enum daemon_state daemon_state(const char *run_dir, const char *name, pid_t *pid);
+/* "running", "idle", "not running": the words status, show and verify print. */
+const char *daemon_state_name(enum daemon_state st);
 
 int pidfile_write(const char *path, pid_t pid);
 pid_t pidfile_read(const char *path);             /* pid or -errno */

@@ -403,21 +403,6 @@ void supervisor_tick(struct supervisor *s)
 			await_ready(s, &s->d[i], ready_r[i], deadline);
 }
 
-static void idle_marker(struct supervisor *s, const struct supervised *d, bool set)
-{
-	char path[PATH_MAX + 16];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s.idle", s->p->run_dir, d->name);
-	if (!set) {
-		unlink(path);
-		return;
-	}
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd >= 0)
-		close(fd);
-}
-
 /* Watches (or stops watching) the daemon's listening sockets for a waiting connection. */
 static int watch_sockets(struct supervisor *s, struct supervised *d, bool on)
 {
@@ -443,7 +428,7 @@ static void leave_idle(struct supervisor *s, struct supervised *d)
 	if (!d->idle)
 		return;
 	watch_sockets(s, d, false);
-	idle_marker(s, d, false);
+	daemon_mark_idle(s->p->run_dir, d->name, false);
 	d->idle = false;
 	d->next_start_ms = 0;
 }
@@ -461,7 +446,7 @@ static void enter_idle(struct supervisor *s, struct supervised *d)
 		return;
 	}
 	d->idle = true;
-	idle_marker(s, d, true);
+	daemon_mark_idle(s->p->run_dir, d->name, true);
 }
 
 void supervisor_wake(struct supervisor *s)
